@@ -1,0 +1,95 @@
+/* The certificate model (SPEC 3.1): what a supplier claims, before any verification. */
+#ifndef CERTVET_CERTIFICATE_H
+#define CERTVET_CERTIFICATE_H
+
+#include <stddef.h>
+
+#include "certvet/arena.h"
+#include "certvet/date.h"
+
+#define CV_CERT_NUMBER_MAX 60 /* characters of certificate_number, as in IAF MD 28 */
+
+enum cv_cert_type {
+    CV_CERT_MANAGEMENT_SYSTEM = 0, /* ISO/IEC 17021-1 */
+    CV_CERT_PRODUCT,               /* ISO/IEC 17065 */
+    CV_CERT_TEST_REPORT,           /* ISO/IEC 17025 */
+};
+
+enum cv_declared_status {
+    CV_DECLARED_NONE = 0, /* not stated */
+    CV_DECLARED_ACTIVE,
+    CV_DECLARED_SUSPENDED,
+    CV_DECLARED_WITHDRAWN,
+    CV_DECLARED_CANCELLED,
+    CV_DECLARED_EXPIRED,
+};
+
+enum cv_audit_type {
+    CV_AUDIT_INITIAL = 0,
+    CV_AUDIT_SURVEILLANCE,
+    CV_AUDIT_RECERTIFICATION,
+    CV_AUDIT_SPECIAL,
+    CV_AUDIT_TRANSFER,
+};
+
+struct cv_audit {
+    enum cv_audit_type type;
+    cv_date date;
+};
+
+struct cv_site {
+    const char *name, *address, *country, *scope; /* in the certificate's arena, may be NULL */
+};
+
+/* All strings live in 'arena' and are NULL when absent. */
+struct cv_certificate {
+    struct cv_arena arena;
+    const char *certificate_number;
+    enum cv_cert_type type;
+    const char *standard;
+    const char *holder_name;
+    const char *holder_country;
+    const char *holder_vat, *holder_duns, *holder_registration;
+    const char *supplier_id;
+    const char *cb_name;
+    const char *cb_id;
+    const char *cb_accreditation_number;
+    const char *accreditation_body;
+    const char *scope;
+    struct cv_site *sites; /* in the arena */
+    size_t n_sites;
+    const char **sectors; /* in the arena */
+    size_t n_sectors;
+    cv_date original_certification_date; /* or CV_DATE_NONE */
+    cv_date issue_date;
+    cv_date expiry_date; /* CV_DATE_NONE allowed only for test reports */
+    struct cv_audit *audits; /* in the arena */
+    size_t n_audits;
+    enum cv_declared_status declared_status;
+};
+
+/* Initializes an empty certificate whose arena may hold up to 'arena_limit' bytes (0: none). */
+void cv_certificate_init(struct cv_certificate *c, size_t arena_limit);
+
+/* Empties the certificate for reuse, keeping its arena's first chunk. */
+void cv_certificate_reset(struct cv_certificate *c);
+
+/* Frees the arena. Accepts NULL. */
+void cv_certificate_cleanup(struct cv_certificate *c);
+
+/* Checks the rules every reader applies after filling a certificate: required fields present
+ * (certificate_number, standard, holder name, certification body name, issue_date, expiry_date
+ * unless a test report), certificate_number at most CV_CERT_NUMBER_MAX characters, and
+ * expiry_date > issue_date. On failure returns CV_ERR_INVALID and sets '*field' to the name of
+ * the offending field (a static string) and writes a message into 'msg' ('cap' bytes). */
+int cv_certificate_check(const struct cv_certificate *c, const char **field, char *msg, size_t cap);
+
+/* Names and parsers of the enums; parsers return CV_OK or CV_ERR_INVALID. */
+const char *cv_cert_type_name(enum cv_cert_type t);
+int cv_cert_type_parse(const char *s, enum cv_cert_type *out);
+const char *cv_declared_status_name(enum cv_declared_status s);
+int cv_declared_status_parse(const char *s, enum cv_declared_status *out);
+const char *cv_audit_type_name(enum cv_audit_type t);
+int cv_audit_type_parse(const char *s, enum cv_audit_type *out);
+
+#endif
