@@ -84,6 +84,30 @@ void cv_certificate_cleanup(struct cv_certificate *c);
  * the offending field (a static string) and writes a message into 'msg' ('cap' bytes). */
 int cv_certificate_check(const struct cv_certificate *c, const char **field, char *msg, size_t cap);
 
+/* Sets the field 'name' from 'len' bytes of text. 'name' is a flat field name as in the CSV
+ * header: certificate_number, type, standard, holder_name, holder_country, holder_vat,
+ * holder_duns, holder_registration, supplier_id, certification_body (the CB's name),
+ * certification_body_id, accreditation_number, accreditation_body, scope, issue_date,
+ * expiry_date, original_certification_date, declared_status. Dates are parsed, enums checked,
+ * surrounding blanks trimmed; an empty value leaves the field absent. Returns CV_OK,
+ * CV_ERR_NOT_FOUND when no field has that name, CV_ERR_INVALID with a message in 'msg' ('cap')
+ * when the value is wrong for the field, or CV_ERR_NOMEM / CV_ERR_TOO_LARGE (arena limit). */
+int cv_certificate_set_text(struct cv_certificate *c, const char *name, const char *value,
+                            size_t len, char *msg, size_t cap);
+
+/* Appends an audit; 'type' and 'date' are text as in the input. Errors as above; on
+ * CV_ERR_INVALID, '*field' is set to "audits.type" or "audits.date". */
+int cv_certificate_add_audit(struct cv_certificate *c, const char *type, size_t type_len,
+                             const char *date, size_t date_len, const char **field, char *msg,
+                             size_t cap);
+
+/* Appends a site; any argument may be NULL. Strings are copied into the arena. */
+int cv_certificate_add_site(struct cv_certificate *c, const char *name, const char *address,
+                            const char *country, const char *scope);
+
+/* Appends a sector code (copied). */
+int cv_certificate_add_sector(struct cv_certificate *c, const char *sector, size_t len);
+
 /* Names and parsers of the enums; parsers return CV_OK or CV_ERR_INVALID. */
 const char *cv_cert_type_name(enum cv_cert_type t);
 int cv_cert_type_parse(const char *s, enum cv_cert_type *out);
