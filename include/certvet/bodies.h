@@ -32,9 +32,9 @@ struct cv_recognition {
 };
 
 struct cv_ab {
-    char *acronym; /* owned */
-    char *name;    /* owned */
-    char *economy; /* owned, may be NULL */
+    char *acronym;  /* owned */
+    char *name;     /* owned */
+    char *economy;  /* owned, may be NULL */
     char **aliases; /* owned array of owned strings */
     size_t n_aliases;
     struct cv_recognition *recognitions; /* owned */

@@ -62,7 +62,7 @@ struct cv_certificate {
     size_t n_sectors;
     cv_date original_certification_date; /* or CV_DATE_NONE */
     cv_date issue_date;
-    cv_date expiry_date; /* CV_DATE_NONE allowed only for test reports */
+    cv_date expiry_date;     /* CV_DATE_NONE allowed only for test reports */
     struct cv_audit *audits; /* in the arena */
     size_t n_audits;
     enum cv_declared_status declared_status;

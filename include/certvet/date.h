@@ -1,4 +1,5 @@
-/* Civil dates as day numbers (days since 1970-01-01, proleptic Gregorian), parsing and arithmetic. */
+/* Civil dates as day numbers (days since 1970-01-01, proleptic Gregorian), parsing and arithmetic.
+ */
 #ifndef CERTVET_DATE_H
 #define CERTVET_DATE_H
 
@@ -8,7 +9,7 @@
 
 typedef int32_t cv_date; /* days since 1970-01-01; CV_DATE_NONE when unknown */
 
-#define CV_DATE_NONE INT32_MIN
+#define CV_DATE_NONE   INT32_MIN
 #define CV_DATE_STRLEN 11 /* "YYYY-MM-DD" plus the terminating NUL */
 
 /* Day number of year-month-day. 'month' is 1..12 and 'day' 1..31; no validation here. */

@@ -1,4 +1,5 @@
-/* Finding codes, severities, verdicts and check names: one table each, the single source of truth. */
+/* Finding codes, severities, verdicts and check names: one table each, the single source of truth.
+ */
 #ifndef CERTVET_FINDINGS_H
 #define CERTVET_FINDINGS_H
 

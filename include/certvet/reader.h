@@ -2,6 +2,7 @@
 #ifndef CERTVET_READER_H
 #define CERTVET_READER_H
 
+#include <stdbool.h>
 #include <stdio.h>
 
 #include "certvet/certificate.h"
@@ -22,6 +23,7 @@ struct cv_record_error {
     long line;          /* 1-based line where the record starts (or the error is), 0 unknown */
     long index;         /* 0-based record index in the source, -1 for a file-level error */
     const char *field;  /* the offending field's name (flat, as in the CSV header), or NULL */
+    bool is_warning;    /* nothing was refused (e.g. an unknown CSV column was ignored) */
     char message[CV_RECORD_ERROR_MAX];
 };
 
@@ -64,7 +66,7 @@ int cv_read_certificates_file(const char *path, enum cv_format format,
 /* Parses "json", "csv", "xml", "auto". Returns CV_OK or CV_ERR_USAGE. */
 int cv_format_parse(const char *s, enum cv_format *out);
 
-/* Fills 'e' (source, line, index, field) and formats the message. */
+/* Fills 'e' (source, line, index, field; is_warning false) and formats the message. */
 void cv_record_error_set(struct cv_record_error *e, const char *source, long line, long index,
                          const char *field, const char *fmt, ...)
     __attribute__((format(printf, 6, 7)));

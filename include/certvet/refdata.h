@@ -6,6 +6,7 @@
 
 #include "certvet/bodies.h"
 #include "certvet/standards.h"
+#include "certvet/supplier.h"
 
 /* Loads config/standards.json into 'c'. Errors name the entry index and field in 'err'. */
 int cv_catalog_load_json(struct cv_catalog *c, const char *path, char *err, size_t cap);
@@ -16,6 +17,10 @@ int cv_catalog_load_json(struct cv_catalog *c, const char *path, char *err, size
 int cv_listing_load_json(struct cv_bodies *b, const char *path, char *err, size_t cap);
 int cv_listing_load_json_mem(struct cv_bodies *b, const char *buf, size_t len, const char *name,
                              char *err, size_t cap);
+
+/* Loads suppliers (SPEC 3.3) from a JSON file: {"suppliers": [...]} or a bare array of
+ * {id, name, aliases, country, ...}. All-or-nothing; errors name the entry and field. */
+int cv_suppliers_load_json(struct cv_suppliers *s, const char *path, char *err, size_t cap);
 
 /* Loads a listing by its extension (.xml through the XML adapter, anything else as JSON). */
 struct cv_xml_schema;

@@ -11,9 +11,9 @@
 /* Conformity-assessment route of a standard (also an accreditation main scope). */
 enum cv_route {
     CV_ROUTE_NONE = 0,
-    CV_ROUTE_17021_1, /* ISO/IEC 17021-1: management-system certification */
-    CV_ROUTE_17065,   /* ISO/IEC 17065: product certification */
-    CV_ROUTE_17025,   /* ISO/IEC 17025: testing laboratories */
+    CV_ROUTE_17021_1,   /* ISO/IEC 17021-1: management-system certification */
+    CV_ROUTE_17065,     /* ISO/IEC 17065: product certification */
+    CV_ROUTE_17025,     /* ISO/IEC 17025: testing laboratories */
     CV_ROUTE_GUIDELINE, /* a guideline certified under a CB's own scheme */
 };
 
@@ -45,8 +45,8 @@ struct cv_standard {
 struct cv_catalog {
     struct cv_standard *items; /* owned array */
     size_t count, cap;
-    struct cv_strmap by_key;    /* normalized alias key -> index in items */
-    struct cv_strmap families;  /* normalized family key -> index of one edition of it */
+    struct cv_strmap by_key;   /* normalized alias key -> index in items */
+    struct cv_strmap families; /* normalized family key -> index of one edition of it */
 };
 
 void cv_catalog_init(struct cv_catalog *c);

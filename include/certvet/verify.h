@@ -12,8 +12,8 @@
 #include "certvet/findings.h"
 #include "certvet/standards.h"
 
-#define CV_MESSAGE_MAX 384 /* bytes of a finding's message, NUL included */
-#define CV_DETAIL_MAX 6    /* key/value pairs in a finding's detail */
+#define CV_MESSAGE_MAX      384 /* bytes of a finding's message, NUL included */
+#define CV_DETAIL_MAX       6   /* key/value pairs in a finding's detail */
 #define CV_DETAIL_VALUE_MAX 72
 
 struct cv_detail {
@@ -36,8 +36,8 @@ struct cv_refdata {
 };
 
 struct cv_verify_options {
-    int expiring_within;    /* days, default 90 */
-    int surveillance_grace; /* days, default 90 */
+    int expiring_within;     /* days, default 90 */
+    int surveillance_grace;  /* days, default 90 */
     int max_report_age_days; /* 0: no limit (REPORT_TOO_OLD is a scoring-profile rule) */
     /* Name and aliases of the supplier the certificate is linked to, for HOLDER_MISMATCH;
      * NULL when no supplier is linked (the holder check is then skipped). Borrowed. */
@@ -53,10 +53,10 @@ struct cv_verification {
     const char *family;             /* catalog-owned, NULL when unknown */
     cv_date as_of;
     enum cv_verdict verdict;
-    cv_date effective_expiry;   /* CV_DATE_NONE for a test report without expiry */
+    cv_date effective_expiry; /* CV_DATE_NONE for a test report without expiry */
     bool has_days_to_expiry;
-    int days_to_expiry;         /* negative once expired */
-    cv_date surveillance_due;   /* CV_DATE_NONE when not applicable */
+    int days_to_expiry;       /* negative once expired */
+    cv_date surveillance_due; /* CV_DATE_NONE when not applicable */
     enum cv_check_result checks[CV_CHECK_COUNT];
     struct cv_finding findings[CV_F_COUNT];
     size_t n_findings; /* sorted worst first, then by code order */

@@ -1,1 +1,290 @@
-/* placeholder: being written */
+/* certvet verify: offline verification of certificate files (no Redis, no network). */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "certvet/error.h"
+#include "certvet/refdata.h"
+#include "certvet/report.h"
+#include "certvet/supplier.h"
+#include "certvet/verify.h"
+#include "certvet/xml.h"
+#include "commands.h"
+
+#define MAX_LISTINGS 64
+
+enum opt_id {
+    OPT_AS_OF = 1000,
+    OPT_WITHIN,
+    OPT_GRACE,
+    OPT_LISTING,
+    OPT_SUPPLIERS,
+    OPT_MAX_REPORT_AGE,
+    OPT_FORMAT,
+    OPT_INPUT_FORMAT,
+    OPT_CONFIG_DIR,
+    OPT_HELP,
+};
+
+/* The options table: the single source of truth for flags and their help. */
+static const struct {
+    const char *name;
+    int has_arg;
+    enum opt_id id;
+    const char *arg;
+    const char *help;
+} options[] = {
+    {"as-of", 1, OPT_AS_OF, "D", "verify as of date D (YYYY-MM-DD; default: today, UTC)"},
+    {"within", 1, OPT_WITHIN, "N", "warn of expiry within N days (default 90)"},
+    {"grace", 1, OPT_GRACE, "N",
+     "days a surveillance audit may be overdue before it lapses "
+     "(default 90)"},
+    {"listing", 1, OPT_LISTING, "FILE",
+     "load a listing of certification/accreditation bodies "
+     "(JSON or XML); repeatable"},
+    {"suppliers", 1, OPT_SUPPLIERS, "FILE", "load suppliers (JSON) to check holder names"},
+    {"max-report-age", 1, OPT_MAX_REPORT_AGE, "N",
+     "test reports older than N days get "
+     "REPORT_TOO_OLD (default: no limit)"},
+    {"format", 1, OPT_FORMAT, "F", "output: text (default), json or csv"},
+    {"input-format", 1, OPT_INPUT_FORMAT, "F",
+     "input: auto (default, by extension), json, csv, "
+     "xml"},
+    {"config-dir", 1, OPT_CONFIG_DIR, "DIR",
+     "reference data directory (default: "
+     "$CERTVET_CONFIG_DIR or the built-in one)"},
+    {"help", 0, OPT_HELP, NULL, "show this help"},
+};
+#define N_OPTIONS (sizeof(options) / sizeof(options[0]))
+
+static void usage(FILE *out)
+{
+    fprintf(out, "usage: certvet verify [OPTIONS] FILE...\n\n"
+                 "Verifies certificates (JSON, JSON lines, CSV or XML; '-' reads standard input)\n"
+                 "against the reference data, offline, and prints a verdict per certificate.\n"
+                 "Exit status: 0 nothing invalid, 1 something invalid, 2 usage error or a record\n"
+                 "was refused (the other records are still verified and reported).\n\n"
+                 "options:\n");
+    for (size_t i = 0; i < N_OPTIONS; i++) {
+        char left[40];
+        snprintf(left, sizeof(left), "--%s%s%s", options[i].name, options[i].arg ? " " : "",
+                 options[i].arg ? options[i].arg : "");
+        fprintf(out, "  %-22s %s\n", left, options[i].help);
+    }
+}
+
+struct verify_run {
+    struct cv_catalog catalog;
+    struct cv_bodies bodies;
+    struct cv_suppliers suppliers;
+    struct cv_xml_schema *schema;
+    struct cv_refdata ref;
+    struct cv_verify_options opt;
+    struct cv_report *report;
+    cv_date as_of;
+    int failed_io;
+};
+
+static int on_certificate(void *ctx, struct cv_certificate *cert, const struct cv_record_loc *loc)
+{
+    struct verify_run *run = ctx;
+    struct cv_verification v;
+    struct cv_verify_options opt = run->opt;
+    const struct cv_supplier *sup = cv_suppliers_find(&run->suppliers, cert->supplier_id);
+    if (sup) {
+        opt.supplier_name = sup->name;
+        opt.supplier_aliases = (const char *const *)sup->aliases;
+        opt.n_supplier_aliases = sup->n_aliases;
+    }
+    cv_verify(cert, &run->ref, run->as_of, &opt, &v);
+    if (cv_report_add(run->report, &v, cert, loc)) {
+        run->failed_io = 1;
+        return CV_ERR_STOP;
+    }
+    return CV_OK;
+}
+
+static void on_error(void *ctx, const struct cv_record_error *e)
+{
+    struct verify_run *run = ctx;
+    cv_report_error(run->report, e);
+}
+
+static int parse_days(const char *name, const char *s, int *out)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno || end == s || *end || v < 0 || v > 100000) {
+        fprintf(stderr, "certvet verify: --%s: '%s' is not a number of days (0 to 100000)\n", name,
+                s);
+        return CV_ERR_USAGE;
+    }
+    *out = (int)v;
+    return CV_OK;
+}
+
+static cv_date today_utc(void)
+{
+    return (cv_date)(time(NULL) / 86400);
+}
+
+static int load_reference(struct verify_run *run, const char *config_dir, const char **listings,
+                          int n_listings, const char *suppliers)
+{
+    char path[PATH_MAX], path2[PATH_MAX], err[512];
+    int rc;
+    snprintf(path, sizeof(path), "%s/standards.json", config_dir);
+    rc = cv_catalog_load_json(&run->catalog, path, err, sizeof(err));
+    if (rc)
+        goto fail;
+    snprintf(path, sizeof(path), "%s/certificate.xsd", config_dir);
+    snprintf(path2, sizeof(path2), "%s/listing.xsd", config_dir);
+    rc = cv_xml_schema_new(path, path2, &run->schema, err, sizeof(err));
+    if (rc)
+        goto fail;
+    snprintf(path, sizeof(path), "%s/accreditation-bodies.json", config_dir);
+    rc = cv_listing_load_json(&run->bodies, path, err, sizeof(err));
+    if (rc)
+        goto fail;
+    for (int i = 0; i < n_listings; i++) {
+        rc = cv_listing_load_file(&run->bodies, listings[i], run->schema, err, sizeof(err));
+        if (rc)
+            goto fail;
+    }
+    if (suppliers) {
+        rc = cv_suppliers_load_json(&run->suppliers, suppliers, err, sizeof(err));
+        if (rc)
+            goto fail;
+    }
+    return CV_OK;
+fail:
+    fprintf(stderr, "certvet verify: %s\n", err);
+    return rc;
+}
+
+int cv_cmd_verify(int argc, char **argv)
+{
+    struct option long_opts[N_OPTIONS + 1];
+    const char *listings[MAX_LISTINGS];
+    int n_listings = 0;
+    const char *suppliers = NULL, *config_dir = NULL;
+    enum cv_output_format out_fmt = CV_OUTPUT_TEXT;
+    enum cv_format in_fmt = CV_FORMAT_AUTO;
+    struct verify_run run;
+    int status = CV_EXIT_USAGE;
+
+    memset(&run, 0, sizeof(run));
+    cv_catalog_init(&run.catalog);
+    cv_bodies_init(&run.bodies);
+    cv_suppliers_init(&run.suppliers);
+    cv_verify_options_init(&run.opt);
+    run.as_of = today_utc();
+
+    for (size_t i = 0; i < N_OPTIONS; i++)
+        long_opts[i] = (struct option){options[i].name, options[i].has_arg, NULL, options[i].id};
+    long_opts[N_OPTIONS] = (struct option){0};
+    optind = 1;
+    opterr = 0;
+    int c;
+    while ((c = getopt_long(argc, argv, "h", long_opts, NULL)) != -1) {
+        switch (c) {
+        case OPT_AS_OF:
+            if (cv_date_parse(optarg, strlen(optarg), &run.as_of)) {
+                fprintf(stderr, "certvet verify: --as-of: '%s' is not a date (YYYY-MM-DD)\n",
+                        optarg);
+                goto out;
+            }
+            break;
+        case OPT_WITHIN:
+            if (parse_days("within", optarg, &run.opt.expiring_within))
+                goto out;
+            break;
+        case OPT_GRACE:
+            if (parse_days("grace", optarg, &run.opt.surveillance_grace))
+                goto out;
+            break;
+        case OPT_MAX_REPORT_AGE:
+            if (parse_days("max-report-age", optarg, &run.opt.max_report_age_days))
+                goto out;
+            break;
+        case OPT_LISTING:
+            if (n_listings == MAX_LISTINGS) {
+                fprintf(stderr, "certvet verify: at most %d --listing files\n", MAX_LISTINGS);
+                goto out;
+            }
+            listings[n_listings++] = optarg;
+            break;
+        case OPT_SUPPLIERS:
+            suppliers = optarg;
+            break;
+        case OPT_FORMAT:
+            if (cv_output_format_parse(optarg, &out_fmt)) {
+                fprintf(stderr, "certvet verify: --format: '%s' is not text, json or csv\n",
+                        optarg);
+                goto out;
+            }
+            break;
+        case OPT_INPUT_FORMAT:
+            if (cv_format_parse(optarg, &in_fmt)) {
+                fprintf(stderr,
+                        "certvet verify: --input-format: '%s' is not auto, json, csv or "
+                        "xml\n",
+                        optarg);
+                goto out;
+            }
+            break;
+        case OPT_CONFIG_DIR:
+            config_dir = optarg;
+            break;
+        case OPT_HELP:
+        case 'h':
+            usage(stdout);
+            status = CV_EXIT_OK;
+            goto out;
+        default:
+            fprintf(stderr, "certvet verify: unknown or incomplete option '%s'\n\n",
+                    argv[optind - 1]);
+            usage(stderr);
+            goto out;
+        }
+    }
+    if (optind >= argc) {
+        fprintf(stderr, "certvet verify: no input file (give FILE..., or - for standard input)\n");
+        usage(stderr);
+        goto out;
+    }
+    if (load_reference(&run, cv_cli_config_dir(config_dir), listings, n_listings, suppliers))
+        goto out;
+    run.ref.catalog = &run.catalog;
+    run.ref.bodies = &run.bodies;
+    if (cv_report_new(stdout, stderr, out_fmt, run.as_of, &run.report))
+        goto out;
+
+    struct cv_reader_sink sink = {on_certificate, on_error, &run, run.schema};
+    for (int i = optind; i < argc && !run.failed_io; i++)
+        cv_read_certificates_file(argv[i], in_fmt, &sink);
+    if (cv_report_finish(run.report) || run.failed_io) {
+        fprintf(stderr, "certvet verify: writing the report failed\n");
+        goto out;
+    }
+    long verdicts[4], errors, warnings;
+    cv_report_counts(run.report, verdicts, &errors, &warnings);
+    if (errors)
+        status = CV_EXIT_USAGE;
+    else if (verdicts[CV_VERDICT_INVALID])
+        status = CV_EXIT_FINDINGS;
+    else
+        status = CV_EXIT_OK;
+out:
+    cv_report_free(run.report);
+    cv_xml_schema_free(run.schema);
+    cv_suppliers_cleanup(&run.suppliers);
+    cv_bodies_cleanup(&run.bodies);
+    cv_catalog_cleanup(&run.catalog);
+    return status;
+}

@@ -1,5 +1,59 @@
-/* placeholder */
-int main(void)
+/* certvet: one binary, one subcommand per file; this file dispatches from the command table. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "commands.h"
+
+struct command {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *summary;
+};
+
+/* The command table: the single source of truth for subcommands and their one-line help. */
+static const struct command commands[] = {
+    {"verify", cv_cmd_verify, "verify certificate files offline and print verdicts"},
+};
+
+static void usage(FILE *out)
 {
-    return 0;
+    fprintf(out, "usage: certvet COMMAND [OPTIONS] [ARGS]\n\n"
+                 "certvet checks suppliers' ISO certificates: validity, edition, surveillance\n"
+                 "audits and the accreditation chain.\n\ncommands:\n");
+    for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+        fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
+    fprintf(out, "\n'certvet COMMAND --help' describes a command; 'certvet --version' prints the "
+                 "version.\n");
+}
+
+const char *cv_cli_config_dir(const char *option)
+{
+    if (option)
+        return option;
+    const char *env = getenv("CERTVET_CONFIG_DIR");
+    return env && *env ? env : CERTVET_DEFAULT_CONFIG_DIR;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return CV_EXIT_USAGE;
+    }
+    if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+        usage(stdout);
+        return CV_EXIT_OK;
+    }
+    if (!strcmp(argv[1], "--version")) {
+        printf("certvet %s\n", CERTVET_VERSION);
+        return CV_EXIT_OK;
+    }
+    for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+        if (!strcmp(argv[1], commands[i].name))
+            return commands[i].run(argc - 1, argv + 1);
+    }
+    fprintf(stderr, "certvet: unknown command '%s'\n\n", argv[1]);
+    usage(stderr);
+    return CV_EXIT_USAGE;
 }

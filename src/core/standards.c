@@ -1,1 +1,231 @@
-/* placeholder: being written */
+/* The standards catalog: editions indexed by a normalized spelling key, families, series. */
+#include "certvet/standards.h"
+
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "certvet/error.h"
+
+#define KEY_MAX 128
+
+void cv_standard_key(const char *printed, char *out, size_t cap)
+{
+    size_t n = 0;
+    for (const char *p = printed; p && *p && n + 1 < cap; p++) {
+        unsigned char c = (unsigned char)*p;
+        if (isalnum(c) || c == ':' || c == '-' || c == '/' || c == '.')
+            out[n++] = (char)toupper(c);
+    }
+    out[n] = '\0';
+    /* "ISO/IEC 27001" and "ISO IEC 27001" are "ISO 27001". */
+    char *iec;
+    while ((iec = strstr(out, "/IEC")) || (iec = strstr(out, "ISOIEC"))) {
+        size_t skip = iec[0] == '/' ? 4 : 3, at = (size_t)(iec - out) + (iec[0] == '/' ? 0 : 3);
+        memmove(out + at, out + at + skip, strlen(out + at + skip) + 1);
+    }
+    /* "ISO 9001-2015": a trailing -YYYY after an ISO/OHSAS number is the edition year. */
+    size_t len = strlen(out);
+    if ((strncmp(out, "ISO", 3) == 0 || strncmp(out, "OHSAS", 5) == 0) && !strchr(out, ':') &&
+        len > 5 && out[len - 5] == '-' && isdigit((unsigned char)out[len - 4]) &&
+        isdigit((unsigned char)out[len - 3]) && isdigit((unsigned char)out[len - 2]) &&
+        isdigit((unsigned char)out[len - 1]) && (out[len - 4] == '1' || out[len - 4] == '2'))
+        out[len - 5] = ':';
+}
+
+/* The key without its ":YYYY" edition suffix. */
+static void strip_year(char *key)
+{
+    char *colon = strchr(key, ':');
+    if (colon)
+        *colon = '\0';
+}
+
+void cv_catalog_init(struct cv_catalog *c)
+{
+    memset(c, 0, sizeof(*c));
+    cv_strmap_init(&c->by_key);
+    cv_strmap_init(&c->families);
+}
+
+static void standard_free(struct cv_standard *s)
+{
+    free(s->id);
+    free(s->family);
+    free(s->title);
+    free(s->superseded_by);
+}
+
+void cv_catalog_cleanup(struct cv_catalog *c)
+{
+    if (!c)
+        return;
+    for (size_t i = 0; i < c->count; i++)
+        standard_free(&c->items[i]);
+    free(c->items);
+    cv_strmap_cleanup(&c->by_key);
+    cv_strmap_cleanup(&c->families);
+    memset(c, 0, sizeof(*c));
+}
+
+static char *dup_or_null(const char *s, int *failed)
+{
+    if (!s)
+        return NULL;
+    char *p = strdup(s);
+    if (!p)
+        *failed = 1;
+    return p;
+}
+
+int cv_catalog_add(struct cv_catalog *c, const struct cv_standard *std, size_t *index)
+{
+    char key[KEY_MAX];
+    if (!std->id || !std->family || !*std->id || !*std->family)
+        return CV_ERR_INVALID;
+    if (c->count == c->cap) {
+        size_t cap = c->cap ? c->cap * 2 : 32;
+        struct cv_standard *items = realloc(c->items, cap * sizeof(*items));
+        if (!items)
+            return CV_ERR_NOMEM;
+        c->items = items;
+        c->cap = cap;
+    }
+    struct cv_standard s = *std;
+    int failed = 0;
+    s.id = dup_or_null(std->id, &failed);
+    s.family = dup_or_null(std->family, &failed);
+    s.title = dup_or_null(std->title, &failed);
+    s.superseded_by = dup_or_null(std->superseded_by, &failed);
+    if (failed) {
+        standard_free(&s);
+        return CV_ERR_NOMEM;
+    }
+    size_t idx = c->count;
+    c->items[c->count++] = s;
+    cv_standard_key(s.id, key, sizeof(key));
+    int rc = cv_strmap_put(&c->by_key, key, idx);
+    if (rc)
+        return rc;
+    cv_standard_key(s.family, key, sizeof(key));
+    size_t existing;
+    if (!cv_strmap_get(&c->families, key, &existing)) {
+        rc = cv_strmap_put(&c->families, key, idx);
+        if (rc)
+            return rc;
+    }
+    if (index)
+        *index = idx;
+    return CV_OK;
+}
+
+int cv_catalog_add_alias(struct cv_catalog *c, size_t index, const char *alias)
+{
+    char key[KEY_MAX];
+    if (index >= c->count || !alias)
+        return CV_ERR_INVALID;
+    cv_standard_key(alias, key, sizeof(key));
+    if (!*key)
+        return CV_ERR_INVALID;
+    return cv_strmap_put(&c->by_key, key, index);
+}
+
+/* Looks 'key' up, then each suffix of it that starts at "ISO" or "OHSAS" (so that national and
+ * regional prefixes, "BS EN ISO ..." or "GB/T 19001-2016/ISO 9001:2015", fall away). */
+static int lookup_with_suffixes(const struct cv_strmap *map, const char *key, size_t *idx)
+{
+    if (cv_strmap_get(map, key, idx))
+        return 1;
+    for (const char *p = key + 1; *p; p++) {
+        if ((strncmp(p, "ISO", 3) == 0 || strncmp(p, "OHSAS", 5) == 0) &&
+            cv_strmap_get(map, p, idx))
+            return 1;
+    }
+    return 0;
+}
+
+const struct cv_standard *cv_catalog_find(const struct cv_catalog *c, const char *printed)
+{
+    char key[KEY_MAX];
+    size_t idx;
+    if (!printed)
+        return NULL;
+    cv_standard_key(printed, key, sizeof(key));
+    if (!*key || !lookup_with_suffixes(&c->by_key, key, &idx))
+        return NULL;
+    return &c->items[idx];
+}
+
+const char *cv_catalog_family(const struct cv_catalog *c, const char *printed)
+{
+    const struct cv_standard *s = cv_catalog_find(c, printed);
+    if (s)
+        return s->family;
+    char key[KEY_MAX];
+    size_t idx;
+    cv_standard_key(printed, key, sizeof(key));
+    strip_year(key);
+    if (!*key || !lookup_with_suffixes(&c->families, key, &idx))
+        return NULL;
+    return c->items[idx].family;
+}
+
+bool cv_standard_covered_by(const struct cv_standard *std, const char *scope_entry)
+{
+    char entry[KEY_MAX], family[KEY_MAX], part[KEY_MAX];
+    cv_standard_key(scope_entry, entry, sizeof(entry));
+    strip_year(entry);
+    if (!*entry)
+        return false;
+    cv_standard_key(std->family, family, sizeof(family));
+    cv_standard_key(std->id, part, sizeof(part));
+    strip_year(part);
+    if (strcmp(entry, family) == 0 || strcmp(entry, part) == 0)
+        return true;
+    /* A series name covers its parts: "ISO 8124" covers "ISO 8124-1". */
+    size_t el = strlen(entry);
+    return strncmp(part, entry, el) == 0 && part[el] == '-';
+}
+
+static const char *const route_names[] = {NULL, "ISO/IEC 17021-1", "ISO/IEC 17065", "ISO/IEC 17025",
+                                          "guideline"};
+
+const char *cv_route_name(enum cv_route r)
+{
+    return (unsigned)r < 5 ? route_names[r] : NULL;
+}
+
+enum cv_route cv_route_parse(const char *s)
+{
+    char key[KEY_MAX], k2[KEY_MAX];
+    if (!s)
+        return CV_ROUTE_NONE;
+    cv_standard_key(s, key, sizeof(key));
+    for (int i = 1; i < 5; i++) {
+        cv_standard_key(route_names[i], k2, sizeof(k2));
+        if (strcmp(key, k2) == 0)
+            return (enum cv_route)i;
+    }
+    return CV_ROUTE_NONE;
+}
+
+static const char *const subscope_names[] = {"QMS", "EMS", "OHSMS", "ISMS", "FSMS", "EnMS", "MDMS"};
+
+const char *cv_subscope_name(unsigned bit)
+{
+    for (unsigned i = 0; i < 7; i++) {
+        if (bit == (1u << i))
+            return subscope_names[i];
+    }
+    return NULL;
+}
+
+unsigned cv_subscope_parse(const char *s)
+{
+    for (unsigned i = 0; s && i < 7; i++) {
+        if (strcasecmp(s, subscope_names[i]) == 0)
+            return 1u << i;
+    }
+    return CV_SUB_NONE;
+}

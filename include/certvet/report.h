@@ -1,0 +1,51 @@
+/* Verification output: one verification as JSON, and streaming reports in text, JSON and CSV. */
+#ifndef CERTVET_REPORT_H
+#define CERTVET_REPORT_H
+
+#include <jansson.h>
+#include <stdio.h>
+
+#include "certvet/reader.h"
+#include "certvet/verify.h"
+
+enum cv_output_format {
+    CV_OUTPUT_TEXT = 0, /* an aligned table for a terminal */
+    CV_OUTPUT_JSON,     /* SPEC 9: {as_of, results, summary, errors} */
+    CV_OUTPUT_CSV,      /* one row per certificate */
+};
+
+#define CV_REPORT_ERRORS_KEPT 10000 /* JSON keeps this many errors; the rest are only counted */
+
+/* The verification as a JSON object (SPEC 4: certificate_number, standard, family, as_of,
+ * verdict, effective_expiry, days_to_expiry, surveillance_due, findings, checks, plus holder,
+ * certification_body, supplier_id and, when 'loc' is given, source). New reference; NULL when
+ * out of memory. */
+json_t *cv_verification_to_json(const struct cv_verification *v, const struct cv_certificate *c,
+                                const struct cv_record_loc *loc);
+
+struct cv_report; /* opaque */
+
+/* Starts a report on 'out'; refusals and warnings in text and CSV reports go to 'err' (JSON
+ * reports keep them in "errors"). Returns CV_OK and sets '*r', or CV_ERR_NOMEM. */
+int cv_report_new(FILE *out, FILE *err, enum cv_output_format fmt, cv_date as_of,
+                  struct cv_report **r);
+
+/* Writes one verification. Returns CV_OK, or CV_ERR_IO when writing failed. */
+int cv_report_add(struct cv_report *r, const struct cv_verification *v,
+                  const struct cv_certificate *c, const struct cv_record_loc *loc);
+
+/* Records a refused record or a warning. */
+void cv_report_error(struct cv_report *r, const struct cv_record_error *e);
+
+/* Writes the summary and closes the document. Returns CV_OK or CV_ERR_IO. */
+int cv_report_finish(struct cv_report *r);
+
+/* Counts so far: per verdict (indexed by enum cv_verdict), refused records, warnings. */
+void cv_report_counts(const struct cv_report *r, long verdicts[4], long *errors, long *warnings);
+
+void cv_report_free(struct cv_report *r);
+
+/* Parses "text", "json", "csv". Returns CV_OK or CV_ERR_USAGE. */
+int cv_output_format_parse(const char *s, enum cv_output_format *out);
+
+#endif

@@ -1,0 +1,14 @@
+/* The subcommands of the certvet binary; each returns the process exit status. */
+#ifndef CERTVET_CLI_COMMANDS_H
+#define CERTVET_CLI_COMMANDS_H
+
+#define CV_EXIT_OK       0 /* ran; nothing invalid */
+#define CV_EXIT_FINDINGS 1 /* ran; something is invalid */
+#define CV_EXIT_USAGE    2 /* usage error, or a record was refused */
+
+int cv_cmd_verify(int argc, char **argv);
+
+/* The configuration directory: --config-dir, else $CERTVET_CONFIG_DIR, else the build's. */
+const char *cv_cli_config_dir(const char *option);
+
+#endif
