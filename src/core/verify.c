@@ -532,6 +532,7 @@ static void check_holder(const struct cv_certificate *c, const struct cv_verify_
         if (cv_names_match(c->holder_name, opt->supplier_aliases[i]))
             return;
     }
+    v->checks[CV_CHECK_HOLDER] = CV_CHECK_FAIL; /* the check's one question got "no" */
     struct cv_finding *f = add(v, CV_F_HOLDER_MISMATCH, CV_SEV_WARNING,
                                "The certificate is held by '%s', which does not match the supplier "
                                "'%s' or its known names. Ask the supplier how it relates to the "

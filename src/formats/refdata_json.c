@@ -259,7 +259,7 @@ static int load_ab(json_t *e, const char *path, struct cv_ab *ab, char *err, siz
     }
     for (size_t i = 0; i < n; i++) {
         json_t *r = json_array_get(recs, i);
-        char rp[96];
+        char rp[192];
         const char *arr, *scope, *status;
         struct cv_recognition *out = &ab->recognitions[i];
         snprintf(rp, sizeof(rp), "%s.recognitions[%zu]", path, i);
@@ -330,7 +330,7 @@ static int load_cb(json_t *e, const char *path, struct cv_cb *cb, char *err, siz
     }
     for (size_t i = 0; i < n; i++) {
         json_t *a = json_array_get(accs, i);
-        char ap[96];
+        char ap[192];
         const char *ab, *number, *status;
         struct cv_cb_accreditation *out = &cb->accreditations[i];
         snprintf(ap, sizeof(ap), "%s.accreditations[%zu]", path, i);
