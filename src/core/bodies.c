@@ -91,17 +91,71 @@ static int index_name(struct cv_strmap *m, const char *name, size_t idx)
     return cv_strmap_put(m, key, idx);
 }
 
+/* Indexes the AB at 'idx' under its acronym, name and aliases. */
+static int index_ab(struct cv_bodies *b, size_t idx)
+{
+    char key[CV_NAME_KEY_MAX + 16];
+    const struct cv_ab *ab = &b->abs[idx];
+    make_key(key, sizeof(key), ACRONYM_PREFIX, ab->acronym, 1);
+    int rc = cv_strmap_put(&b->ab_index, key, idx);
+    if (!rc)
+        rc = index_name(&b->ab_index, ab->name, idx);
+    for (size_t i = 0; !rc && i < ab->n_aliases; i++) {
+        /* An alias may be another acronym ("ANSI") or a name. */
+        make_key(key, sizeof(key), ACRONYM_PREFIX, ab->aliases[i], 1);
+        rc = cv_strmap_put(&b->ab_index, key, idx);
+        if (!rc)
+            rc = index_name(&b->ab_index, ab->aliases[i], idx);
+    }
+    return rc;
+}
+
+/* Indexes the CB at 'idx' under its id, name and aliases. */
+static int index_cb(struct cv_bodies *b, size_t idx)
+{
+    char key[CV_NAME_KEY_MAX + 16];
+    const struct cv_cb *cb = &b->cbs[idx];
+    make_key(key, sizeof(key), ID_PREFIX, cb->id, 0);
+    int rc = cv_strmap_put(&b->cb_index, key, idx);
+    if (!rc)
+        rc = index_name(&b->cb_index, cb->name, idx);
+    for (size_t i = 0; !rc && i < cb->n_aliases; i++)
+        rc = index_name(&b->cb_index, cb->aliases[i], idx);
+    return rc;
+}
+
+/* After a replacement the old names must stop finding the body: rebuild the whole index (a
+ * listing refresh is rare; look-ups are not). */
+static int reindex_abs(struct cv_bodies *b)
+{
+    int rc = CV_OK;
+    cv_strmap_cleanup(&b->ab_index);
+    for (size_t i = 0; i < b->n_abs && !rc; i++)
+        rc = index_ab(b, i);
+    return rc;
+}
+
+static int reindex_cbs(struct cv_bodies *b)
+{
+    int rc = CV_OK;
+    cv_strmap_cleanup(&b->cb_index);
+    for (size_t i = 0; i < b->n_cbs && !rc; i++)
+        rc = index_cb(b, i);
+    return rc;
+}
+
 int cv_bodies_put_ab(struct cv_bodies *b, struct cv_ab *ab)
 {
     char key[CV_NAME_KEY_MAX + 16];
     size_t idx;
-    int rc = CV_OK;
     if (!ab->acronym || !*ab->acronym) {
         cv_ab_cleanup(ab);
         return CV_ERR_INVALID;
     }
     make_key(key, sizeof(key), ACRONYM_PREFIX, ab->acronym, 1);
-    if (cv_strmap_get(&b->ab_index, key, &idx)) {
+    bool replaced =
+        cv_strmap_get(&b->ab_index, key, &idx) && strcasecmp(b->abs[idx].acronym, ab->acronym) == 0;
+    if (replaced) {
         cv_ab_cleanup(&b->abs[idx]);
     } else {
         if (b->n_abs == b->cap_abs) {
@@ -118,31 +172,20 @@ int cv_bodies_put_ab(struct cv_bodies *b, struct cv_ab *ab)
     }
     b->abs[idx] = *ab;
     memset(ab, 0, sizeof(*ab));
-    const struct cv_ab *stored = &b->abs[idx];
-    rc = cv_strmap_put(&b->ab_index, key, idx);
-    if (!rc)
-        rc = index_name(&b->ab_index, stored->name, idx);
-    for (size_t i = 0; !rc && i < stored->n_aliases; i++) {
-        /* An alias may be another acronym ("ANSI") or a name. */
-        make_key(key, sizeof(key), ACRONYM_PREFIX, stored->aliases[i], 1);
-        rc = cv_strmap_put(&b->ab_index, key, idx);
-        if (!rc)
-            rc = index_name(&b->ab_index, stored->aliases[i], idx);
-    }
-    return rc;
+    return replaced ? reindex_abs(b) : index_ab(b, idx);
 }
 
 int cv_bodies_put_cb(struct cv_bodies *b, struct cv_cb *cb)
 {
     char key[CV_NAME_KEY_MAX + 16];
     size_t idx;
-    int rc = CV_OK;
     if (!cb->id || !*cb->id || !cb->name) {
         cv_cb_cleanup(cb);
         return CV_ERR_INVALID;
     }
     make_key(key, sizeof(key), ID_PREFIX, cb->id, 0);
-    if (cv_strmap_get(&b->cb_index, key, &idx)) {
+    bool replaced = cv_strmap_get(&b->cb_index, key, &idx);
+    if (replaced) {
         cv_cb_cleanup(&b->cbs[idx]);
     } else {
         if (b->n_cbs == b->cap_cbs) {
@@ -159,13 +202,7 @@ int cv_bodies_put_cb(struct cv_bodies *b, struct cv_cb *cb)
     }
     b->cbs[idx] = *cb;
     memset(cb, 0, sizeof(*cb));
-    const struct cv_cb *stored = &b->cbs[idx];
-    rc = cv_strmap_put(&b->cb_index, key, idx);
-    if (!rc)
-        rc = index_name(&b->cb_index, stored->name, idx);
-    for (size_t i = 0; !rc && i < stored->n_aliases; i++)
-        rc = index_name(&b->cb_index, stored->aliases[i], idx);
-    return rc;
+    return replaced ? reindex_cbs(b) : index_cb(b, idx);
 }
 
 const struct cv_ab *cv_bodies_find_ab(const struct cv_bodies *b, const char *printed)

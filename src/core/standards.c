@@ -25,6 +25,20 @@ void cv_standard_key(const char *printed, char *out, size_t cap)
         size_t skip = iec[0] == '/' ? 4 : 3, at = (size_t)(iec - out) + (iec[0] == '/' ? 0 : 3);
         memmove(out + at, out + at + skip, strlen(out + at + skip) + 1);
     }
+    /* "EN ISO 9001", "BS EN ISO 9001", "DIN EN ISO 9001", "AS/NZS ISO 9001": national and
+     * regional adoptions that keep the ISO number are the ISO standard. */
+    static const char *const prefixes[] = {
+        "BSEN",  "BS",   "DINEN",  "DIN",   "NFEN",  "NF",      "UNE-EN", "UNEEN", "UNE",
+        "SS-EN", "SSEN", "SS",     "PN-EN", "CSNEN", "SNEN",    "NEN-EN", "NS-EN", "SFS-EN",
+        "DS/EN", "EN",   "AS/NZS", "ASNZS", "SANS",  "SIST-EN", "ONORMEN"};
+    for (size_t i = 0; i < sizeof(prefixes) / sizeof(prefixes[0]); i++) {
+        size_t pl = strlen(prefixes[i]);
+        if (strncmp(out, prefixes[i], pl) == 0 &&
+            (strncmp(out + pl, "ISO", 3) == 0 || strncmp(out + pl, "OHSAS", 5) == 0)) {
+            memmove(out, out + pl, strlen(out + pl) + 1);
+            break;
+        }
+    }
     /* "ISO 9001-2015": a trailing -YYYY after an ISO/OHSAS number is the edition year. */
     size_t len = strlen(out);
     if ((strncmp(out, "ISO", 3) == 0 || strncmp(out, "OHSAS", 5) == 0) && !strchr(out, ':') &&

@@ -132,7 +132,7 @@ static void report(struct cr *r, long line, long index, const char *field, const
 }
 
 /* Reports an ignored column as a warning (is_warning set, nothing refused). */
-static void warn_unknown(struct cr *r, const char *name)
+static void warn_unknown(struct cr *r, size_t col, const char *name)
 {
     struct cv_record_error e = {0};
 
@@ -143,7 +143,10 @@ static void warn_unknown(struct cr *r, const char *name)
     e.index = -1;
     e.field = name;
     e.is_warning = true;
-    snprintf(e.message, sizeof(e.message), "unknown column '%s' ignored", name);
+    if (name[0])
+        snprintf(e.message, sizeof(e.message), "unknown column '%s' ignored", name);
+    else
+        snprintf(e.message, sizeof(e.message), "column %zu has no name: ignored", col + 1);
     r->sink->on_error(r->sink->ctx, &e);
 }
 
@@ -220,6 +223,17 @@ static bool valid_text(const unsigned char *s, size_t n)
     while (i < n) {
         unsigned char c = s[i];
 
+        /* fast path: eight ASCII bytes, none of them NUL */
+        if (n - i >= 8) {
+            uint64_t v;
+
+            memcpy(&v, s + i, 8);
+            if (!(v & 0x8080808080808080u) &&
+                !((v - 0x0101010101010101u) & ~v & 0x8080808080808080u)) {
+                i += 8;
+                continue;
+            }
+        }
         if (c < 0x80) {
             if (c == 0)
                 return false;
@@ -335,7 +349,7 @@ static int take_header(struct cr *r)
     }
     for (i = 0; i < r->ncols; i++) {
         if (r->cols[i].kind == COL_IGNORED)
-            warn_unknown(r, r->cols[i].name);
+            warn_unknown(r, i, r->cols[i].name);
     }
     /* data records store one cell more than the header, to tell "too many" */
     r->fields_cap = r->ncols + 1;

@@ -52,6 +52,7 @@ struct jr {
     size_t seg;          /* start in the current chunk of the bytes not yet copied to 'rec' */
     long depth;          /* brackets open inside the record */
     bool in_str, esc;    /* inside a string, after a backslash */
+    unsigned char last;  /* the last byte outside strings and blanks, in the record */
     const char *pre_err; /* a framing problem found before the record started, or NULL */
     unsigned char stack[STACK_MAX / 8]; /* bit set: '[' at that level, clear: '{' */
 
@@ -551,6 +552,7 @@ static void start_elem(struct jr *r, size_t i)
     r->depth = 0;
     r->in_str = false;
     r->esc = false;
+    r->last = 0;
     r->skipping = false;
 }
 
@@ -752,9 +754,10 @@ static int scan_chunk(struct jr *r, const char *buf, size_t n)
             break;
         case '{':
         case '[':
-            if (c == '{' && !r->in_array && r->depth > 0 && r->line_blank &&
+            if (c == '{' && !r->in_array && r->depth > 0 && r->line_blank && r->last != ':' &&
                 r->pos - r->bol <= r->elem_col) {
-                /* JSON lines: a new record starts where the previous one is still open */
+                /* JSON lines: a '{' at the start of a line, where no value is expected: a new
+                 * record starts while the previous one is still open */
                 rc = end_elem(r, buf, i, incomplete_msg);
                 r->skipping = false;
                 if (rc)
@@ -802,8 +805,10 @@ static int scan_chunk(struct jr *r, const char *buf, size_t n)
         default:
             break;
         }
-        if (!is_blank(c))
+        if (!is_blank(c)) {
             r->line_blank = false;
+            r->last = c;
+        }
     }
     if (r->in_elem)
         rc = flush_seg(r, buf, n);

@@ -84,7 +84,7 @@ static void xml_init(void)
     call_once(&init_once, init_libxml);
 }
 
-/* Copies 'src' into 'dst' without the trailing newline libxml2 puts on its messages. */
+/* Copies 'src' into 'dst' on one line, without the newline libxml2 ends its messages with. */
 static void copy_message(char *dst, size_t cap, const char *src)
 {
     size_t n;
@@ -93,6 +93,9 @@ static void copy_message(char *dst, size_t cap, const char *src)
     n = strlen(dst);
     while (n > 0 && (dst[n - 1] == '\n' || dst[n - 1] == ' ' || dst[n - 1] == '\r'))
         dst[--n] = '\0';
+    for (char *p = dst; *p; p++)
+        if (*p == '\n' || *p == '\r')
+            *p = ' ';
 }
 
 /* Finds the text between 'open' and the next 'close' in 'm'. */
@@ -642,6 +645,23 @@ static long node_line(const xmlNode *n)
     return line > 0 ? line : 0;
 }
 
+/* Appends 'sep' (unless at the start) and 's' to the string of 'used' bytes in 'buf', cutting
+ * at 'cap'. Returns the new length. */
+static size_t append(char *buf, size_t cap, size_t used, const char *sep, const char *s)
+{
+    size_t n;
+
+    if (used > 0 && used + 1 < cap)
+        buf[used++] = *sep;
+    n = strlen(s);
+    if (n > cap - 1 - used)
+        n = cap - 1 - used;
+    memcpy(buf + used, s, n);
+    used += n;
+    buf[used] = '\0';
+    return used;
+}
+
 /* Nested elements whose flat name (as in the CSV header) is not their own. */
 static const struct {
     const char *path;
@@ -670,17 +690,14 @@ static const char *field_of(const xmlNode *rec, const xmlNode *n, const char *at
 
     if (attr != NULL && attr[0] == '\0')
         attr = NULL;
+    if (n != NULL && n->parent == rec && attr == NULL)
+        return (const char *)n->name; /* the common case: a top-level field */
     for (; n != NULL && n != rec && depth < sizeof chain / sizeof chain[0]; n = n->parent)
         chain[depth++] = n;
     if (n != rec || (depth == 0 && attr == NULL))
         return NULL;
-    path[0] = '\0';
-    for (size_t i = depth; i-- > 0;) {
-        used += (size_t)snprintf(path + used, sizeof path - used, "%s%s", used ? "/" : "",
-                                 (const char *)chain[i]->name);
-        if (used >= sizeof path)
-            return NULL;
-    }
+    for (size_t i = depth; i-- > 0;)
+        used = append(path, sizeof path, used, "/", (const char *)chain[i]->name);
     for (size_t i = 0; attr == NULL && i < sizeof nested_fields / sizeof nested_fields[0]; i++)
         if (strcmp(path, nested_fields[i].path) == 0)
             return nested_fields[i].field;
@@ -688,18 +705,14 @@ static const char *field_of(const xmlNode *rec, const xmlNode *n, const char *at
     used = 0;
     buf[0] = '\0';
     for (size_t i = depth; i-- > 0;) {
-        bool list = i + 1 < depth &&
+        bool item = i + 2 == depth &&
                     (is_element(chain[i + 1], "sites") || is_element(chain[i + 1], "sectors") ||
                      is_element(chain[i + 1], "audits"));
-        if (list && i + 2 == depth)
-            continue;
-        used += (size_t)snprintf(buf + used, cap - used, "%s%s", used ? "." : "",
-                                 (const char *)chain[i]->name);
-        if (used >= cap)
-            return NULL;
+        if (!item)
+            used = append(buf, cap, used, ".", (const char *)chain[i]->name);
     }
     if (attr != NULL)
-        snprintf(buf + used, cap - used, "%s%s", used ? "." : "", attr);
+        append(buf, cap, used, ".", attr);
     return buf;
 }
 
@@ -943,6 +956,14 @@ static int read_record(struct xml_stream *x)
     return rc;
 }
 
+/* The line of the reader's current node (not the parser's, which reads ahead). */
+static long reader_line(xmlTextReaderPtr r)
+{
+    const xmlNode *n = xmlTextReaderCurrentNode(r);
+
+    return n != NULL ? node_line(n) : 0;
+}
+
 /* Walks the document: the root is <certificates> (records are its child elements) or a single
  * <certificate>. */
 static int stream_records(struct xml_stream *x)
@@ -965,7 +986,7 @@ static int stream_records(struct xml_stream *x)
         if (type == XML_READER_TYPE_ELEMENT && depth == 0) {
             name = xmlTextReaderConstLocalName(r);
             if (xmlTextReaderConstNamespaceUri(r) != NULL) {
-                report(x, false, xmlTextReaderGetParserLineNumber(r), -1, NULL,
+                report(x, false, reader_line(r), -1, NULL,
                        "the root element is in a namespace: the certificate format has "
                        "none (expected <certificates> or <certificate>)");
                 return CV_ERR_INVALID;
@@ -978,7 +999,7 @@ static int stream_records(struct xml_stream *x)
                     return rc;
                 skip = true;
             } else {
-                report(x, false, xmlTextReaderGetParserLineNumber(r), -1, NULL,
+                report(x, false, reader_line(r), -1, NULL,
                        "the root element must be <certificates> or <certificate>, not <%s>",
                        name != NULL ? (const char *)name : "?");
                 return CV_ERR_INVALID;
@@ -990,8 +1011,7 @@ static int stream_records(struct xml_stream *x)
             skip = true;
         } else if ((type == XML_READER_TYPE_TEXT || type == XML_READER_TYPE_CDATA) && depth == 1 &&
                    in_list) {
-            report(x, true, xmlTextReaderGetParserLineNumber(r), -1, NULL,
-                   "text outside any <certificate> is ignored");
+            report(x, true, reader_line(r), -1, NULL, "text outside any <certificate> is ignored");
         }
         ret = skip ? xmlTextReaderNext(r) : xmlTextReaderRead(r);
         if (skip)
@@ -1332,9 +1352,9 @@ static int map_accreditation(struct listing_ctx *L, const xmlNode *el,
     }
     if (rc == CV_OK)
         rc = require(L, el, a->accreditation_body, "accreditation_body");
-    if (rc == CV_OK && a->valid_from != CV_DATE_NONE && a->valid_until != CV_DATE_NONE &&
-        a->valid_until < a->valid_from)
-        rc = listing_error(L, el, CV_ERR_INVALID, "valid_until is before valid_from");
+    if (rc == CV_OK && a->n_standards == 0)
+        rc = listing_error(L, el, CV_ERR_INVALID,
+                           "missing required element <standards> (at least one standard)");
     return rc;
 }
 

@@ -328,6 +328,21 @@ static void test_cb_replaced(void **state)
     assert_string_equal(got->name, "SGS-CSTC Standards Technical Services Co., Ltd.");
 }
 
+/* The same for a CB replaced under its id. */
+static void test_cb_replaced_old_names_gone(void **state)
+{
+    struct cv_bodies *b = *state;
+    struct cv_cb cb;
+    make_cb(&cb, "example-cert", "Example Certification Services", NULL, "UKAS", "ISO 14001",
+            "ISO 45001");
+    assert_int_equal(cv_bodies_put_cb(b, &cb), CV_OK);
+    const struct cv_cb *got = cv_bodies_find_cb(b, NULL, "Example Certification Ltd");
+    if (got)
+        print_error("old name of a replaced CB still finds \"%s\"\n", got->name);
+    assert_null(got);
+    assert_null(cv_bodies_find_cb(b, NULL, "Example Cert"));
+}
+
 /* Enough bodies to grow every array and index several times. */
 static void test_many_bodies(void **state)
 {
@@ -459,6 +474,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_find_cb_table, setup_bodies, teardown_bodies),
         cmocka_unit_test_setup_teardown(test_cb_fields_kept, setup_bodies, teardown_bodies),
         cmocka_unit_test_setup_teardown(test_cb_replaced, setup_bodies, teardown_bodies),
+        cmocka_unit_test_setup_teardown(test_cb_replaced_old_names_gone, setup_bodies,
+                                        teardown_bodies),
         cmocka_unit_test(test_many_bodies),
         cmocka_unit_test(test_cleanup_unowned),
         cmocka_unit_test(test_arrangement_names),

@@ -286,6 +286,17 @@ static const struct csv_case cases[] = {
      NULL,
      1,
      {{-1, 1, "colour", "unknown column 'colour' ignored", true}}},
+    {"unnamed column",
+     IN("certificate_number,standard,holder_name,certification_body,issue_date,"
+        "expiry_date,\n"
+        "A,ISO 9001:2015,Acme,CB,2025-03-01,2028-02-28,\n"),
+     CV_OK,
+     1,
+     {2},
+     NULL,
+     NULL,
+     1,
+     {{-1, 1, "", "column 7 has no name", true}}},
     {"missing required column",
      IN("certificate_number,standard,holder_name,certification_body,expiry_date\n"
         "A,ISO 9001:2015,Acme,CB,2028-02-28\n"),
