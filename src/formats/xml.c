@@ -57,7 +57,7 @@ struct xml_error {
     bool missing;    /* a "Missing child element(s)" validity error was seen */
     int code;        /* xmlParserErrors */
     int line;        /* 0 when unknown */
-    xmlNodePtr node; /* validity errors: the element or attribute at fault; NULL otherwise */
+    xmlNodePtr node; /* validity errors: the element at fault; NULL otherwise */
     xmlNodePtr missing_node;
     char attr[64]; /* validity errors on an attribute: its name, else "" */
     char message[CV_RECORD_ERROR_MAX];
@@ -84,7 +84,8 @@ static void xml_init(void)
     call_once(&init_once, init_libxml);
 }
 
-/* Copies 'src' into 'dst' on one line, without the newline libxml2 ends its messages with. */
+/* Copies 'src' into 'dst' on one line of printable text, without the newline that ends
+ * libxml2's messages. */
 static void copy_message(char *dst, size_t cap, const char *src)
 {
     size_t n;
@@ -94,8 +95,8 @@ static void copy_message(char *dst, size_t cap, const char *src)
     while (n > 0 && (dst[n - 1] == '\n' || dst[n - 1] == ' ' || dst[n - 1] == '\r'))
         dst[--n] = '\0';
     for (char *p = dst; *p; p++)
-        if (*p == '\n' || *p == '\r')
-            *p = ' ';
+        if ((unsigned char)*p < 0x20)
+            *p = ' '; /* line breaks, and control bytes quoted from the input */
 }
 
 /* Finds the text between 'open' and the next 'close' in 'm'. */
@@ -114,6 +115,8 @@ static bool between(const char *m, const char *open, const char *close, const ch
     return true;
 }
 
+/* libxml2's structured error handler: keeps the first error in 'ctx', a struct xml_error.
+ * Warnings are dropped. */
 static void capture_error(void *ctx, xmlErrorPtr e)
 {
     struct xml_error *x = ctx;

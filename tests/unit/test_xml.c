@@ -410,6 +410,7 @@ static void test_empty_and_no_schema(void **state)
     memset(&s, 0, sizeof s);
     write_temp(path, "", 0);
     assert_int_equal(read_file(path, &s, schema), CV_ERR_PARSE);
+    unlink(path);
     assert_int_equal(s.n_errs, 1);
     assert_int_equal(s.errs[0].index, -1);
 
