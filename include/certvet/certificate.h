@@ -95,6 +95,14 @@ int cv_certificate_check(const struct cv_certificate *c, const char **field, cha
 int cv_certificate_set_text(struct cv_certificate *c, const char *name, const char *value,
                             size_t len, char *msg, size_t cap);
 
+/* The id of the flat field 'name' (see cv_certificate_set_text), or -1 when no field has it.
+ * Readers that see the same names again and again (CSV columns) look them up once. */
+int cv_certificate_field_id(const char *name);
+
+/* cv_certificate_set_text for a field id from cv_certificate_field_id (must be >= 0). */
+int cv_certificate_set_field(struct cv_certificate *c, int id, const char *value, size_t len,
+                             char *msg, size_t cap);
+
 /* Appends an audit; 'type' and 'date' are text as in the input. Errors as above; on
  * CV_ERR_INVALID, '*field' is set to "audits.type" or "audits.date". */
 int cv_certificate_add_audit(struct cv_certificate *c, const char *type, size_t type_len,

@@ -66,9 +66,10 @@ int cv_read_certificates_file(const char *path, enum cv_format format,
 /* Parses "json", "csv", "xml", "auto". Returns CV_OK or CV_ERR_USAGE. */
 int cv_format_parse(const char *s, enum cv_format *out);
 
-/* Fills 'e' (source, line, index, field; is_warning false) and formats the message. */
-void cv_record_error_set(struct cv_record_error *e, const char *source, long line, long index,
-                         const char *field, const char *fmt, ...)
-    __attribute__((format(printf, 6, 7)));
+/* Builds a struct cv_record_error (source, line, index, field, is_warning and the formatted
+ * message) and hands it to sink->on_error, if there is one. */
+void cv_sink_report(const struct cv_reader_sink *sink, const char *source, long line, long index,
+                    const char *field, bool is_warning, const char *fmt, ...)
+    __attribute__((format(printf, 7, 8)));
 
 #endif

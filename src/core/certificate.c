@@ -130,18 +130,31 @@ static int parse_date_field(const char *name, const char *value, size_t len, cv_
     return CV_OK;
 }
 
+int cv_certificate_field_id(const char *name)
+{
+    for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
+        if (strcmp(fields[i].name, name) == 0)
+            return (int)i;
+    }
+    return -1;
+}
+
 int cv_certificate_set_text(struct cv_certificate *c, const char *name, const char *value,
                             size_t len, char *msg, size_t cap)
 {
-    const struct field_def *f = NULL;
-    for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
-        if (strcmp(fields[i].name, name) == 0) {
-            f = &fields[i];
-            break;
-        }
-    }
-    if (!f)
+    int id = cv_certificate_field_id(name);
+    if (id < 0)
         return CV_ERR_NOT_FOUND;
+    return cv_certificate_set_field(c, id, value, len, msg, cap);
+}
+
+int cv_certificate_set_field(struct cv_certificate *c, int id, const char *value, size_t len,
+                             char *msg, size_t cap)
+{
+    if (id < 0 || (size_t)id >= sizeof(fields) / sizeof(fields[0]))
+        return CV_ERR_NOT_FOUND;
+    const struct field_def *f = &fields[id];
+    const char *name = f->name;
     trim(&value, &len);
     if (len == 0)
         return CV_OK;

@@ -72,6 +72,7 @@ struct fld {
 struct col {
     enum col_kind kind;
     const char *name; /* known: the static name; unknown: in 'header_names' */
+    int field_id;     /* COL_TEXT: the certificate field, from cv_certificate_field_id */
 };
 
 struct cr {
@@ -111,43 +112,19 @@ struct cr {
 /* Bytes that end the fast path through an unquoted field. */
 static const bool special[256] = {[','] = true, ['"'] = true, ['\n'] = true, ['\r'] = true};
 
-static void report(struct cr *r, long line, long index, const char *field, const char *fmt, ...)
-    __attribute__((format(printf, 5, 6)));
-
-static void report(struct cr *r, long line, long index, const char *field, const char *fmt, ...)
-{
-    struct cv_record_error e = {0};
-    va_list ap;
-
-    if (!r->sink->on_error)
-        return;
-    e.source = r->source;
-    e.line = line;
-    e.index = index;
-    e.field = field;
-    va_start(ap, fmt);
-    vsnprintf(e.message, sizeof(e.message), fmt, ap);
-    va_end(ap);
-    r->sink->on_error(r->sink->ctx, &e);
-}
+/* Refuses a record (index >= 0) or the file (index -1). */
+#define report(r, line, index, field, ...)                                                         \
+    cv_sink_report((r)->sink, (r)->source, (line), (index), (field), false, __VA_ARGS__)
 
 /* Reports an ignored column as a warning (is_warning set, nothing refused). */
 static void warn_unknown(struct cr *r, size_t col, const char *name)
 {
-    struct cv_record_error e = {0};
-
-    if (!r->sink->on_error)
-        return;
-    e.source = r->source;
-    e.line = r->rec_line;
-    e.index = -1;
-    e.field = name;
-    e.is_warning = true;
     if (name[0])
-        snprintf(e.message, sizeof(e.message), "unknown column '%s' ignored", name);
+        cv_sink_report(r->sink, r->source, r->rec_line, -1, name, true,
+                       "unknown column '%s' ignored", name);
     else
-        snprintf(e.message, sizeof(e.message), "column %zu has no name: ignored", col + 1);
-    r->sink->on_error(r->sink->ctx, &e);
+        cv_sink_report(r->sink, r->source, r->rec_line, -1, name, true,
+                       "column %zu has no name: ignored", col + 1);
 }
 
 /* Appends 'n' bytes to the row, dropping them once the record is past its limit. */
@@ -331,6 +308,7 @@ static int take_header(struct cr *r)
             seen[k] = true;
             r->cols[i].kind = known_columns[k].kind;
             r->cols[i].name = known_columns[k].name;
+            r->cols[i].field_id = cv_certificate_field_id(known_columns[k].name);
             continue;
         }
         for (j = 0; j < i; j++) {
@@ -425,7 +403,7 @@ static int take_record(struct cr *r)
             continue;
         }
         msg[0] = '\0';
-        rc = cv_certificate_set_text(&r->cert, c->name, p, len, msg, sizeof(msg));
+        rc = cv_certificate_set_field(&r->cert, c->field_id, p, len, msg, sizeof(msg));
         if (rc == CV_ERR_INVALID || rc == CV_ERR_NOT_FOUND) {
             core_msg(out, sizeof(out), c->name, msg);
             report(r, r->rec_line, index, c->name, "%s", out);

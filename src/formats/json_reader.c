@@ -68,25 +68,9 @@ struct map_err {
     char msg[CV_RECORD_ERROR_MAX];
 };
 
-static void report(struct jr *r, long line, long index, const char *field, const char *fmt, ...)
-    __attribute__((format(printf, 5, 6)));
-
-static void report(struct jr *r, long line, long index, const char *field, const char *fmt, ...)
-{
-    struct cv_record_error e = {0};
-    va_list ap;
-
-    if (!r->sink->on_error)
-        return;
-    e.source = r->source;
-    e.line = line;
-    e.index = index;
-    e.field = field;
-    va_start(ap, fmt);
-    vsnprintf(e.message, sizeof(e.message), fmt, ap);
-    va_end(ap);
-    r->sink->on_error(r->sink->ctx, &e);
-}
+/* Refuses a record (index >= 0) or the file (index -1). */
+#define report(r, line, index, field, ...)                                                         \
+    cv_sink_report((r)->sink, (r)->source, (line), (index), (field), false, __VA_ARGS__)
 
 static void map_fail(struct map_err *e, const char *field, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

@@ -8,18 +8,22 @@
 
 #include "certvet/error.h"
 
-void cv_record_error_set(struct cv_record_error *e, const char *source, long line, long index,
-                         const char *field, const char *fmt, ...)
+void cv_sink_report(const struct cv_reader_sink *sink, const char *source, long line, long index,
+                    const char *field, bool is_warning, const char *fmt, ...)
 {
-    e->source = source;
-    e->line = line;
-    e->index = index;
-    e->field = field;
-    e->is_warning = false;
+    struct cv_record_error e = {0};
+    if (!sink->on_error)
+        return;
+    e.source = source;
+    e.line = line;
+    e.index = index;
+    e.field = field;
+    e.is_warning = is_warning;
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(e->message, sizeof(e->message), fmt, ap);
+    vsnprintf(e.message, sizeof(e.message), fmt, ap);
     va_end(ap);
+    sink->on_error(sink->ctx, &e);
 }
 
 int cv_format_parse(const char *s, enum cv_format *out)
@@ -74,14 +78,6 @@ static enum cv_format by_content(FILE *f)
     return fmt;
 }
 
-static void open_error(const struct cv_reader_sink *sink, const char *path, int err)
-{
-    struct cv_record_error e;
-    cv_record_error_set(&e, path, 0, -1, NULL, "cannot open: %s", strerror(err));
-    if (sink->on_error)
-        sink->on_error(sink->ctx, &e);
-}
-
 int cv_read_certificates_file(const char *path, enum cv_format format,
                               const struct cv_reader_sink *sink)
 {
@@ -92,7 +88,7 @@ int cv_read_certificates_file(const char *path, enum cv_format format,
         return cv_xml_read_certificates(path, path, sink);
     FILE *f = is_stdin ? stdin : fopen(path, "rb");
     if (!f) {
-        open_error(sink, path, errno);
+        cv_sink_report(sink, path, 0, -1, NULL, false, "cannot open: %s", strerror(errno));
         return CV_ERR_IO;
     }
     int rc;

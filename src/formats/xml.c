@@ -606,26 +606,9 @@ static int input_read(void *ctx, char *buf, int len)
     return (int)n;
 }
 
-static void report(struct xml_stream *x, bool warning, long line, long index, const char *field,
-                   const char *fmt, ...) __attribute__((format(printf, 6, 7)));
-
 /* Reports one refused record (index >= 0), a file-level error (index -1) or a warning. */
-static void report(struct xml_stream *x, bool warning, long line, long index, const char *field,
-                   const char *fmt, ...)
-{
-    struct cv_record_error e;
-    char msg[CV_RECORD_ERROR_MAX];
-    va_list ap;
-
-    if (x->sink->on_error == NULL)
-        return;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    cv_record_error_set(&e, x->source, line, index, field, "%s", msg);
-    e.is_warning = warning;
-    x->sink->on_error(x->sink->ctx, &e);
-}
+#define report(x, warning, line, index, field, ...)                                                \
+    cv_sink_report((x)->sink, (x)->source, (line), (index), (field), (warning), __VA_ARGS__)
 
 /* The line of 'n' (its start tag), 0 when unknown. With XML_PARSE_BIG_LINES libxml2 keeps lines
  * past 65535 on text nodes only, so there the start tag's line is found from the first text

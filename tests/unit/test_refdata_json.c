@@ -45,8 +45,7 @@ static const struct {
     {"{\"suppliers\": []}", CV_ERR_INVALID, "a listing needs"},
     {"[1, 2]", CV_ERR_INVALID, "a listing needs"},
     {"{\"certification_bodies\": [", CV_ERR_PARSE, "test:"},
-    {"{\"certification_bodies\": [], \"certification_bodies\": []}", CV_ERR_PARSE,
-     "duplicate"},
+    {"{\"certification_bodies\": [], \"certification_bodies\": []}", CV_ERR_PARSE, "duplicate"},
 };
 
 static void refused_listings_merge_nothing(void **state)
@@ -141,24 +140,24 @@ static void shipped_reference_data_loads(void **state)
     if (cv_listing_load_json(&b, CONFIG "/accreditation-bodies.json", err, sizeof(err)))
         fail_msg("accreditation-bodies.json: %s", err);
     /* SPEC 3.2: the families the seed documents name, each with a current edition. */
-    static const char *const families[] = {
-        "ISO 9001",  "ISO 14001", "ISO 45001", "OHSAS 18001", "ISO/IEC 27001", "ISO 22000",
-        "ISO 13485", "ISO 50001", "ISO 28000", "ISO 22301",   "ISO 22716",     "ISO 21469",
-        "ISO 8124"};
+    static const char *const families[] = {"ISO 9001",      "ISO 14001", "ISO 45001", "OHSAS 18001",
+                                           "ISO/IEC 27001", "ISO 22000", "ISO 13485", "ISO 50001",
+                                           "ISO 28000",     "ISO 22301", "ISO 22716", "ISO 21469",
+                                           "ISO 8124"};
     for (size_t i = 0; i < sizeof(families) / sizeof(families[0]); i++)
         if (!cv_catalog_family(&c, families[i]))
             fail_msg("family %s missing from standards.json", families[i]);
     /* SPEC 3.2 and domain-facts 5: at least the 26 confirmed signatories. */
     assert_true(b.n_abs >= 26);
-    static const char *const abs[] = {"UKAS", "ANAB", "CNAS", "DAkkS", "COFRAC", "ACCREDIA",
-                                      "ENAC", "JAS-ANZ", "JAB", "NABCB", "SAC", "HKAS", "TAF",
-                                      "BoA", "SCC", "SANAS", "RvA", "BELAC", "SAS", "TURKAK",
-                                      "EGAC", "KAB", "DANAK", "SWEDAC", "FINAS"};
+    static const char *const abs[] = {
+        "UKAS",  "ANAB",   "CNAS", "DAkkS", "COFRAC", "ACCREDIA", "ENAC",  "JAS-ANZ", "JAB",
+        "NABCB", "SAC",    "HKAS", "TAF",   "BoA",    "SCC",      "SANAS", "RvA",     "BELAC",
+        "SAS",   "TURKAK", "EGAC", "KAB",   "DANAK",  "SWEDAC",   "FINAS"};
     for (size_t i = 0; i < sizeof(abs) / sizeof(abs[0]); i++)
         if (!cv_bodies_find_ab(&b, abs[i]))
             fail_msg("accreditation body %s missing", abs[i]);
     /* Look-alike forums must never be on the allow-list (domain-facts 5, 7). */
-    static const char *const lookalikes[] = {"UAF", "United Accreditation Foundation", "GAB",
+    static const char *const lookalikes[] = {"UAF", "United Accreditation Foundation",     "GAB",
                                              "IAC", "International Accreditation Council", "IAS"};
     for (size_t i = 0; i < sizeof(lookalikes) / sizeof(lookalikes[0]); i++)
         if (cv_bodies_find_ab(&b, lookalikes[i]))
