@@ -9,6 +9,8 @@
 
 #include <cmocka.h>
 
+#include "../unit/test_util.h"
+
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>

@@ -10,19 +10,10 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "test_util.h"
+
 #include "certvet/bodies.h"
 #include "certvet/error.h"
-
-#define N_ELEMS(a) (sizeof(a) / sizeof((a)[0]))
-
-/* Table tests report every failing row, then fail once. */
-#define EXPECT(fails, cond, ...)                                                                   \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            print_error(__VA_ARGS__);                                                              \
-            (fails)++;                                                                             \
-        }                                                                                          \
-    } while (0)
 
 /* Two optional strings are equal (both NULL, or the same text). */
 static bool same(const char *a, const char *b)

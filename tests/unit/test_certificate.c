@@ -9,19 +9,10 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "test_util.h"
+
 #include "certvet/certificate.h"
 #include "certvet/error.h"
-
-#define N_ELEMS(a) (sizeof(a) / sizeof((a)[0]))
-
-/* Table tests report every failing row, then fail once. */
-#define EXPECT(fails, cond, ...)                                                                   \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            print_error(__VA_ARGS__);                                                              \
-            (fails)++;                                                                             \
-        }                                                                                          \
-    } while (0)
 
 /* ---- cv_certificate_set_text ---------------------------------------------------------------- */
 

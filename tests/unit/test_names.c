@@ -8,18 +8,9 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "test_util.h"
+
 #include "certvet/names.h"
-
-#define N_ELEMS(a) (sizeof(a) / sizeof((a)[0]))
-
-/* Table tests report every failing row, then fail once. */
-#define EXPECT(fails, cond, ...)                                                                   \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            print_error(__VA_ARGS__);                                                              \
-            (fails)++;                                                                             \
-        }                                                                                          \
-    } while (0)
 
 /* ---- exact keys ----------------------------------------------------------------------------- */
 

@@ -9,20 +9,11 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "test_util.h"
+
 #include "certvet/error.h"
 #include "certvet/refdata.h"
 #include "certvet/standards.h"
-
-#define N_ELEMS(a) (sizeof(a) / sizeof((a)[0]))
-
-/* Table tests report every failing row, then fail once. */
-#define EXPECT(fails, cond, ...)                                                                   \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            print_error(__VA_ARGS__);                                                              \
-            (fails)++;                                                                             \
-        }                                                                                          \
-    } while (0)
 
 #ifndef CERTVET_SOURCE_DIR
 #error "CERTVET_SOURCE_DIR must name the repository root"

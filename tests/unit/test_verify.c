@@ -16,14 +16,14 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "test_util.h"
+
 #include "certvet/bodies.h"
 #include "certvet/certificate.h"
 #include "certvet/error.h"
 #include "certvet/findings.h"
 #include "certvet/standards.h"
 #include "certvet/verify.h"
-
-#define N_ELEMS(a) (sizeof(a) / sizeof((a)[0]))
 
 /* Our own names for codes and severities, from the table in findings.h (not from findings.c). */
 static const char *const code_names[CV_F_COUNT] = {
