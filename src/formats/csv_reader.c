@@ -10,6 +10,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "certvet/buf.h"
 #include "certvet/error.h"
 #include "certvet/reader.h"
 
@@ -81,9 +82,7 @@ struct cr {
     const struct cv_reader_sink *sink;
     char *rbuf; /* READ_CHUNK bytes */
 
-    char *row; /* the current record's cells; grows up to CV_RECORD_MAX_BYTES */
-    size_t row_len, row_cap;
-    bool too_big; /* bytes past the limit were dropped */
+    struct cv_buf row; /* the current record's cells, up to CV_RECORD_MAX_BYTES */
     struct fld *fields;
     size_t fields_cap; /* cells stored; further ones are only counted */
     size_t nfields;    /* cells in the current record so far */
@@ -127,46 +126,23 @@ static void warn_unknown(struct cr *r, size_t col, const char *name)
                        "column %zu has no name: ignored", col + 1);
 }
 
-/* Appends 'n' bytes to the row, dropping them once the record is past its limit. */
+/* Appends 'n' bytes to the row; past CV_RECORD_MAX_BYTES they are dropped (row.overflow). */
 static int append(struct cr *r, const char *p, size_t n)
 {
-    size_t cap;
-    char *q;
-
-    if (r->too_big || n == 0)
-        return CV_OK;
-    if (r->row_len + n > CV_RECORD_MAX_BYTES) {
-        r->too_big = true;
-        return CV_OK;
-    }
-    if (r->row_len + n > r->row_cap) {
-        cap = r->row_cap;
-        while (cap < r->row_len + n)
-            cap *= 2;
-        if (cap > CV_RECORD_MAX_BYTES)
-            cap = CV_RECORD_MAX_BYTES;
-        q = realloc(r->row, cap);
-        if (!q)
-            return CV_ERR_NOMEM;
-        r->row = q;
-        r->row_cap = cap;
-    }
-    memcpy(r->row + r->row_len, p, n);
-    r->row_len += n;
-    return CV_OK;
+    return cv_buf_append(&r->row, p, n);
 }
 
 static int end_field(struct cr *r)
 {
     int rc;
 
-    if (r->nfields < r->fields_cap && !r->too_big) {
+    if (r->nfields < r->fields_cap && !r->row.overflow) {
         r->fields[r->nfields].off = (uint32_t)r->field_start;
-        r->fields[r->nfields].len = (uint32_t)(r->row_len - r->field_start);
+        r->fields[r->nfields].len = (uint32_t)(r->row.len - r->field_start);
     }
     r->nfields++;
     rc = append(r, "", 1);
-    r->field_start = r->row_len;
+    r->field_start = r->row.len;
     r->field_quoted = false;
     return rc;
 }
@@ -263,7 +239,7 @@ static int take_header(struct cr *r)
     char *q;
     int rc = CV_OK;
 
-    if (r->too_big) {
+    if (r->row.overflow) {
         report(r, r->rec_line, -1, NULL, "header row too large (more than %d bytes)",
                CV_RECORD_MAX_BYTES);
         return CV_ERR_TOO_LARGE;
@@ -279,10 +255,10 @@ static int take_header(struct cr *r)
     }
     r->ncols = r->nfields;
     r->cols = calloc(r->ncols, sizeof(*r->cols));
-    r->header_names = malloc(r->row_len ? r->row_len : 1);
+    r->header_names = malloc(r->row.len ? r->row.len : 1);
     if (!r->cols || !r->header_names)
         return CV_ERR_NOMEM;
-    memcpy(r->header_names, r->row, r->row_len);
+    memcpy(r->header_names, r->row.data, r->row.len);
     for (i = 0; i < r->ncols; i++) {
         p = r->header_names + r->fields[i].off;
         len = r->fields[i].len;
@@ -356,7 +332,7 @@ static int take_record(struct cr *r)
     long index = r->index++;
     int rc = CV_OK;
 
-    if (r->too_big) {
+    if (r->row.overflow) {
         report(r, r->rec_line, index, NULL, "record too large (more than %d bytes)",
                CV_RECORD_MAX_BYTES);
         goto out;
@@ -382,7 +358,7 @@ static int take_record(struct cr *r)
     for (i = 0; i < r->ncols; i++) {
         const struct col *c = &r->cols[i];
 
-        p = r->row + r->fields[i].off;
+        p = r->row.data + r->fields[i].off;
         len = r->fields[i].len;
         if (c->kind == COL_IGNORED || len == 0)
             continue;
@@ -476,9 +452,9 @@ static bool blank_record(const struct cr *r)
     const char *p;
     size_t n;
 
-    if (r->nfields != 1 || r->field_quoted || r->too_big || r->broken)
+    if (r->nfields != 1 || r->field_quoted || r->row.overflow || r->broken)
         return false;
-    p = r->row + r->fields[0].off;
+    p = r->row.data + r->fields[0].off;
     n = r->fields[0].len;
     trim(&p, &n);
     return n == 0;
@@ -496,10 +472,9 @@ static int end_record(struct cr *r)
     else
         rc = take_record(r);
 out:
-    r->row_len = 0;
+    cv_buf_clear(&r->row);
     r->field_start = 0;
     r->nfields = 0;
-    r->too_big = false;
     r->broken = NULL;
     r->rec_started = false;
     r->field_quoted = false;
@@ -542,7 +517,7 @@ static int scan_chunk(struct cr *r, const char *buf, size_t n)
                 r->rec_started = true;
                 r->rec_line = r->line;
             }
-            r->field_start = r->row_len;
+            r->field_start = r->row.len;
             if (c == '"') {
                 r->field_quoted = true;
                 r->quote_line = r->line;
@@ -658,11 +633,10 @@ int cv_csv_read_certificates(FILE *f, const char *source, const struct cv_reader
     r.st = S_FIELD_START;
     cv_certificate_init(&r.cert, CERT_ARENA_LIMIT);
     r.rbuf = malloc(READ_CHUNK);
-    r.row = malloc(ROW_INITIAL_CAP);
-    r.row_cap = ROW_INITIAL_CAP;
+    cv_buf_init(&r.row, CV_RECORD_MAX_BYTES);
     r.fields_cap = MAX_COLUMNS + 1;
     r.fields = malloc(r.fields_cap * sizeof(*r.fields));
-    if (!r.rbuf || !r.row || !r.fields) {
+    if (!r.rbuf || cv_buf_reserve(&r.row, ROW_INITIAL_CAP) || !r.fields) {
         rc = CV_ERR_NOMEM;
         goto out;
     }
@@ -692,7 +666,7 @@ out:
         report(&r, r.line, -1, NULL, "out of memory");
     cv_certificate_cleanup(&r.cert);
     free(r.rbuf);
-    free(r.row);
+    cv_buf_cleanup(&r.row);
     free(r.fields);
     free(r.cols);
     free(r.header_names);

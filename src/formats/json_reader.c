@@ -12,6 +12,7 @@
 
 #include <jansson.h>
 
+#include "certvet/buf.h"
 #include "certvet/error.h"
 #include "certvet/reader.h"
 
@@ -30,9 +31,7 @@ struct jr {
     const struct cv_reader_sink *sink;
     char *rbuf; /* READ_CHUNK bytes */
 
-    char *rec; /* the current record's bytes; grows up to CV_RECORD_MAX_BYTES */
-    size_t rec_len, rec_cap;
-    bool rec_too_big; /* bytes past the limit were dropped */
+    struct cv_buf rec; /* the current record, up to CV_RECORD_MAX_BYTES */
 
     long line;        /* 1-based line of the byte being scanned */
     long long pos;    /* absolute offset of the byte being scanned */
@@ -422,12 +421,12 @@ static int process_record(struct jr *r, const char *broken)
     int col;
     int rc = CV_OK;
 
-    if (r->rec_too_big) {
+    if (r->rec.overflow) {
         report(r, r->elem_line, index, NULL, "record too large (more than %d bytes)",
                CV_RECORD_MAX_BYTES);
         goto out;
     }
-    root = json_loadb(r->rec, r->rec_len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
+    root = json_loadb(r->rec.data, r->rec.len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
     if (!root) {
         line = jerr.line > 0 ? r->elem_line + jerr.line - 1 : r->elem_line;
         col = jerr.column;
@@ -490,31 +489,9 @@ out:
 static int flush_seg(struct jr *r, const char *buf, size_t end)
 {
     size_t n = end - r->seg;
-    size_t cap;
-    char *p;
 
     r->seg = end;
-    if (n == 0 || r->rec_too_big)
-        return CV_OK;
-    if (r->rec_len + n > CV_RECORD_MAX_BYTES) {
-        r->rec_too_big = true;
-        return CV_OK;
-    }
-    if (r->rec_len + n > r->rec_cap) {
-        cap = r->rec_cap;
-        while (cap < r->rec_len + n)
-            cap *= 2;
-        if (cap > CV_RECORD_MAX_BYTES)
-            cap = CV_RECORD_MAX_BYTES;
-        p = realloc(r->rec, cap);
-        if (!p)
-            return CV_ERR_NOMEM;
-        r->rec = p;
-        r->rec_cap = cap;
-    }
-    memcpy(r->rec + r->rec_len, buf + end - n, n);
-    r->rec_len += n;
-    return CV_OK;
+    return cv_buf_append(&r->rec, buf + end - n, n);
 }
 
 static const char incomplete_msg[] = "record is incomplete (the next one starts on the next line)";
@@ -528,8 +505,7 @@ static void start_elem(struct jr *r, size_t i)
 {
     r->in_elem = true;
     r->seen_value = true;
-    r->rec_len = 0;
-    r->rec_too_big = false;
+    cv_buf_clear(&r->rec);
     r->elem_line = r->line;
     r->elem_col = (long)(r->pos - r->bol);
     r->seg = i;
@@ -551,8 +527,8 @@ static int end_elem(struct jr *r, const char *buf, size_t end, const char *broke
     r->in_elem = false;
     if (broken == incomplete_msg) {
         /* so that Jansson's "end of input" points at the record, not at the next line */
-        while (r->rec_len > 0 && is_blank((unsigned char)r->rec[r->rec_len - 1]))
-            r->rec_len--;
+        while (r->rec.len > 0 && is_blank((unsigned char)r->rec.data[r->rec.len - 1]))
+            r->rec.len--;
     }
     if (broken) {
         r->skipping = true;
@@ -814,9 +790,8 @@ int cv_json_read_certificates(FILE *f, const char *source, const struct cv_reade
     r.line_blank = true;
     cv_certificate_init(&r.cert, CERT_ARENA_LIMIT);
     r.rbuf = malloc(READ_CHUNK);
-    r.rec = malloc(REC_INITIAL_CAP);
-    r.rec_cap = REC_INITIAL_CAP;
-    if (!r.rbuf || !r.rec) {
+    cv_buf_init(&r.rec, CV_RECORD_MAX_BYTES);
+    if (!r.rbuf || cv_buf_reserve(&r.rec, REC_INITIAL_CAP)) {
         rc = CV_ERR_NOMEM;
         goto out;
     }
@@ -859,6 +834,6 @@ out:
         report(&r, r.line, -1, NULL, "out of memory");
     cv_certificate_cleanup(&r.cert);
     free(r.rbuf);
-    free(r.rec);
+    cv_buf_cleanup(&r.rec);
     return rc;
 }

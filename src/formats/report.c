@@ -1,6 +1,7 @@
 /* Streaming reports of verifications: an aligned text table, SPEC 9 JSON, or CSV. */
 #include "certvet/report.h"
 
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -85,34 +86,49 @@ int cv_report_new(FILE *out, FILE *err, enum cv_output_format fmt, cv_date as_of
 }
 
 /* Copies 's' for a text cell: control bytes and runs of blanks become one space, and a value
- * longer than 'max' bytes is cut (at a UTF-8 boundary) and ends in "...". */
-static void cell(const char *s, char *buf, size_t max)
+ * longer than 'max' characters is cut (at a UTF-8 character boundary) and ends in "...".
+ * Returns the cell's width in characters (UTF-8 continuation bytes take no column). */
+static size_t cell(const char *s, char *buf, size_t cap, size_t max)
 {
-    size_t n = 0;
+    size_t n = 0, chars = 0, cut = 0, cut_chars = 0;
     int blank = 0;
     if (!s || !*s)
         s = "-";
-    for (; *s && n < max; s++) {
+    for (; *s && n + 4 < cap; s++) {
         unsigned char c = (unsigned char)*s;
+        bool cont = (c & 0xC0) == 0x80;
         if (c <= ' ' || c == 0x7f) {
-            if (!blank && n)
-                buf[n++] = ' ';
+            if (blank || !n)
+                continue;
+            c = ' ';
             blank = 1;
-            continue;
+        } else {
+            blank = 0;
         }
-        blank = 0;
+        if (!cont) {
+            if (chars == max)
+                break; /* one character too many: cut */
+            if (chars + 3 <= max) {
+                cut = n;
+                cut_chars = chars;
+            }
+            chars++;
+        }
         buf[n++] = (char)c;
     }
     if (*s) {
-        n = max >= 3 ? max - 3 : 0;
-        while (n && ((unsigned char)buf[n] & 0xC0) == 0x80)
-            n--;
+        n = cut;
+        chars = cut_chars;
         memcpy(buf + n, "...", 3);
         n += 3;
+        chars += 3;
     }
-    while (n && buf[n - 1] == ' ')
+    while (n && buf[n - 1] == ' ') {
         n--;
+        chars--;
+    }
     buf[n] = '\0';
+    return chars;
 }
 
 static void findings_list(const struct cv_verification *v, char sep, char *buf, size_t cap)
@@ -153,8 +169,7 @@ static void csv_field(FILE *out, const char *s, int last)
 static void write_text(struct cv_report *r, const struct cv_verification *v,
                        const struct cv_certificate *c)
 {
-    char expires[CV_DATE_STRLEN], days[16], findings[1024];
-    char cells[N_COLUMNS][256];
+    char expires[CV_DATE_STRLEN], days[16], findings[1024], text[1100];
     cv_date_format(v->effective_expiry, expires);
     if (v->has_days_to_expiry)
         snprintf(days, sizeof(days), "%d", v->days_to_expiry);
@@ -169,14 +184,15 @@ static void write_text(struct cv_report *r, const struct cv_verification *v,
                                      days,
                                      findings};
     for (size_t i = 0; i < N_COLUMNS; i++) {
-        size_t max = columns[i].width ? (size_t)columns[i].width - 2 : sizeof(cells[i]) - 1;
-        cell(values[i], cells[i], max);
-        if (columns[i].right)
-            fprintf(r->out, "%*s  ", columns[i].width - 2, cells[i]);
-        else if (columns[i].width)
-            fprintf(r->out, "%-*s", columns[i].width, cells[i]);
+        size_t w = (size_t)columns[i].width;
+        size_t chars = cell(values[i], text, sizeof(text), w ? w - 2 : sizeof(text));
+        size_t pad = w > chars ? w - chars : 0;
+        if (!w)
+            fprintf(r->out, "%s\n", text);
+        else if (columns[i].right)
+            fprintf(r->out, "%*s%s  ", (int)(pad - 2), "", text);
         else
-            fprintf(r->out, "%s\n", cells[i]);
+            fprintf(r->out, "%s%*s", text, (int)pad, "");
     }
 }
 
@@ -247,8 +263,7 @@ void cv_report_error(struct cv_report *r, const struct cv_record_error *e)
         r->errors++;
     error_source(e, where, sizeof(where));
     if (r->fmt != CV_OUTPUT_JSON) {
-        fprintf(r->err, "%s: %s: %s%s%s\n", where, e->is_warning ? "warning" : "refused",
-                e->index >= 0 ? "record " : "", e->index >= 0 ? "" : "", e->message);
+        fprintf(r->err, "%s: %s: %s\n", where, e->is_warning ? "warning" : "refused", e->message);
         return;
     }
     if (json_array_size(r->kept_errors) >= CV_REPORT_ERRORS_KEPT)
