@@ -8,6 +8,7 @@
 #include "certvet/date.h"
 
 #define CV_CERT_NUMBER_MAX 60 /* characters of certificate_number, as in IAF MD 28 */
+#define CV_CERT_ID_LEN     26 /* "c_" + 23 hex digits + NUL */
 
 enum cv_cert_type {
     CV_CERT_MANAGEMENT_SYSTEM = 0, /* ISO/IEC 17021-1 */
@@ -115,6 +116,13 @@ int cv_certificate_add_site(struct cv_certificate *c, const char *name, const ch
 
 /* Appends a sector code (copied). */
 int cv_certificate_add_sector(struct cv_certificate *c, const char *sector, size_t len);
+
+/* The certificate's stable id (SPEC 3.1): derived from the normalized certification body name
+ * (name normalizer), the certificate number (upper case, blanks and punctuation dropped) and the
+ * standard 'family' (as the catalog names it; pass the printed standard without its year when
+ * the catalog does not know it), so ingesting the same certificate again updates it. */
+void cv_certificate_id(const struct cv_certificate *c, const char *family,
+                       char out[CV_CERT_ID_LEN]);
 
 /* Names and parsers of the enums; parsers return CV_OK or CV_ERR_INVALID. */
 const char *cv_cert_type_name(enum cv_cert_type t);

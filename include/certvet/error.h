@@ -14,6 +14,8 @@ enum cv_err {
     CV_ERR_USAGE,       /* a command line or API argument is wrong */
     CV_ERR_UNSUPPORTED, /* a format or option this build does not handle */
     CV_ERR_STOP,        /* a callback asked the caller to stop early (not a failure) */
+    CV_ERR_UNAVAILABLE, /* the store (Redis) cannot be reached, timed out, or refused a write */
+    CV_ERR_CONFLICT,    /* the operation conflicts with the current state */
 };
 
 /* Returns a static, human-readable description of 'err'. Never NULL. */

@@ -5,6 +5,8 @@
 #include <stdbool.h>
 #include <stdio.h>
 
+#include <jansson.h>
+
 #include "certvet/certificate.h"
 
 #define CV_RECORD_MAX_BYTES (1024 * 1024) /* one JSON/XML/CSV record; past it: too large */
@@ -48,6 +50,12 @@ struct cv_reader_sink {
  * some records were refused), CV_ERR_STOP when the sink stopped, or the file-level error, which
  * has also been reported to on_error. */
 int cv_json_read_certificates(FILE *f, const char *source, const struct cv_reader_sink *sink);
+
+/* Fills 'cert' (empty, or reset by the caller) from one JSON object in the canonical shape of
+ * SPEC 3.1 and runs cv_certificate_check. Returns CV_OK, or CV_ERR_INVALID (or
+ * CV_ERR_TOO_LARGE) with '*field' (flat name, static) and a message in 'msg' ('cap'). */
+int cv_json_to_certificate(const json_t *o, struct cv_certificate *cert, const char **field,
+                           char *msg, size_t cap);
 
 /* Same for CSV (RFC 4180, header row, free column order, BOM tolerated). Unknown columns are
  * reported once as a warning through on_error with index -1 and field set to the column. */

@@ -23,6 +23,11 @@ enum cv_output_format {
 json_t *cv_verification_to_json(const struct cv_verification *v, const struct cv_certificate *c,
                                 const struct cv_record_loc *loc);
 
+/* The certificate in the canonical JSON shape of SPEC 3.1 (absent fields left out; dates as
+ * YYYY-MM-DD). Reading it back with cv_json_to_certificate gives the same certificate. New
+ * reference, NULL when out of memory. */
+json_t *cv_certificate_to_json(const struct cv_certificate *c);
+
 struct cv_report; /* opaque */
 
 /* Starts a report on 'out'; refusals and warnings in text and CSV reports go to 'err' (JSON

@@ -6,6 +6,8 @@
 #include <string.h>
 
 #include "certvet/error.h"
+#include "certvet/names.h"
+#include "certvet/sha256.h"
 
 enum field_kind { FK_STRING, FK_DATE, FK_TYPE, FK_STATUS };
 
@@ -338,6 +340,40 @@ int cv_certificate_check(const struct cv_certificate *c, const char **field, cha
         return CV_ERR_INVALID;
     }
     return CV_OK;
+}
+
+void cv_certificate_id(const struct cv_certificate *c, const char *family, char out[CV_CERT_ID_LEN])
+{
+    char cb[CV_NAME_KEY_MAX], number[CV_CERT_NUMBER_MAX * 4 + 1], fam[128], hex[CV_SHA256_HEX_LEN];
+    size_t n = 0, f = 0;
+    struct cv_sha256 h;
+    unsigned char d[CV_SHA256_LEN];
+
+    cv_name_key(c->cb_name, cb);
+    for (const char *p = c->certificate_number; p && *p && n + 1 < sizeof(number); p++) {
+        unsigned char ch = (unsigned char)*p;
+        if ((ch >= '0' && ch <= '9') || (ch >= 'A' && ch <= 'Z') || ch >= 0x80)
+            number[n++] = (char)ch;
+        else if (ch >= 'a' && ch <= 'z')
+            number[n++] = (char)(ch - 32);
+    }
+    number[n] = '\0';
+    for (const char *p = family; p && *p && f + 1 < sizeof(fam); p++) {
+        if (*p != ' ')
+            fam[f++] = (char)(*p >= 'a' && *p <= 'z' ? *p - 32 : *p);
+    }
+    fam[f] = '\0';
+    cv_sha256_init(&h);
+    cv_sha256_update(&h, cb, strlen(cb) + 1);
+    cv_sha256_update(&h, number, n + 1);
+    cv_sha256_update(&h, fam, f + 1);
+    cv_sha256_final(&h, d);
+    static const char digits[] = "0123456789abcdef";
+    for (int i = 0; i < 12; i++) {
+        hex[2 * i] = digits[d[i] >> 4];
+        hex[2 * i + 1] = digits[d[i] & 15];
+    }
+    snprintf(out, CV_CERT_ID_LEN, "c_%.23s", hex);
 }
 
 static int parse_name(const char *s, const char *const *names, int n, int *out)

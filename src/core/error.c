@@ -26,6 +26,10 @@ const char *cv_strerror(enum cv_err err)
         return "unsupported";
     case CV_ERR_STOP:
         return "stopped";
+    case CV_ERR_UNAVAILABLE:
+        return "store unavailable";
+    case CV_ERR_CONFLICT:
+        return "conflict";
     }
     return "unknown error";
 }

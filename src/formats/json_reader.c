@@ -119,7 +119,7 @@ static const char *json_kind(const json_t *v)
 }
 
 /* Sets the flat field 'flat' from the string 'v' (JSON null: absent). */
-static int set_str(struct jr *r, const json_t *v, const char *flat, const char *path,
+static int set_str(struct cv_certificate *c, const json_t *v, const char *flat, const char *path,
                    struct map_err *e)
 {
     char msg[CV_RECORD_ERROR_MAX];
@@ -132,7 +132,7 @@ static int set_str(struct jr *r, const json_t *v, const char *flat, const char *
         return CV_ERR_INVALID;
     }
     msg[0] = '\0';
-    rc = cv_certificate_set_text(&r->cert, flat, json_string_value(v), json_string_length(v), msg,
+    rc = cv_certificate_set_text(c, flat, json_string_value(v), json_string_length(v), msg,
                                  sizeof(msg));
     if (rc == CV_ERR_INVALID || rc == CV_ERR_NOT_FOUND)
         map_fail_core(e, flat, path, msg);
@@ -158,7 +158,7 @@ static int opt_str(const json_t *v, const char **out, size_t *len, const char *f
     return CV_OK;
 }
 
-static int map_identifiers(struct jr *r, const json_t *ids, struct map_err *e)
+static int map_identifiers(struct cv_certificate *c, const json_t *ids, struct map_err *e)
 {
     static const char *const names[][3] = {
         {"vat", "holder_vat", "holder.identifiers.vat"},
@@ -179,7 +179,7 @@ static int map_identifiers(struct jr *r, const json_t *ids, struct map_err *e)
         v = json_object_get(ids, names[i][0]);
         if (!v)
             continue;
-        rc = set_str(r, v, names[i][1], names[i][2], e);
+        rc = set_str(c, v, names[i][1], names[i][2], e);
         if (rc)
             goto out;
     }
@@ -187,7 +187,7 @@ out:
     return rc;
 }
 
-static int map_holder(struct jr *r, const json_t *h, struct map_err *e)
+static int map_holder(struct cv_certificate *c, const json_t *h, struct map_err *e)
 {
     const char *key;
     json_t *v;
@@ -202,11 +202,11 @@ static int map_holder(struct jr *r, const json_t *h, struct map_err *e)
     json_object_foreach((json_t *)h, key, v)
     {
         if (strcmp(key, "name") == 0) {
-            rc = set_str(r, v, "holder_name", "holder.name", e);
+            rc = set_str(c, v, "holder_name", "holder.name", e);
         } else if (strcmp(key, "country") == 0) {
-            rc = set_str(r, v, "holder_country", "holder.country", e);
+            rc = set_str(c, v, "holder_country", "holder.country", e);
         } else if (strcmp(key, "identifiers") == 0) {
-            rc = map_identifiers(r, v, e);
+            rc = map_identifiers(c, v, e);
         }
         if (rc)
             goto out;
@@ -215,7 +215,7 @@ out:
     return rc;
 }
 
-static int map_cb(struct jr *r, const json_t *cb, struct map_err *e)
+static int map_cb(struct cv_certificate *c, const json_t *cb, struct map_err *e)
 {
     const char *key;
     json_t *v;
@@ -231,12 +231,12 @@ static int map_cb(struct jr *r, const json_t *cb, struct map_err *e)
     json_object_foreach((json_t *)cb, key, v)
     {
         if (strcmp(key, "name") == 0)
-            rc = set_str(r, v, "certification_body", "certification_body.name", e);
+            rc = set_str(c, v, "certification_body", "certification_body.name", e);
         else if (strcmp(key, "id") == 0)
-            rc = set_str(r, v, "certification_body_id", "certification_body.id", e);
+            rc = set_str(c, v, "certification_body_id", "certification_body.id", e);
         else if (strcmp(key, "accreditation_number") == 0)
             rc =
-                set_str(r, v, "accreditation_number", "certification_body.accreditation_number", e);
+                set_str(c, v, "accreditation_number", "certification_body.accreditation_number", e);
         if (rc)
             goto out;
     }
@@ -244,7 +244,7 @@ out:
     return rc;
 }
 
-static int map_audits(struct jr *r, const json_t *a, struct map_err *e)
+static int map_audits(struct cv_certificate *c, const json_t *a, struct map_err *e)
 {
     char msg[CV_RECORD_ERROR_MAX];
     const char *type, *date, *field;
@@ -278,8 +278,7 @@ static int map_audits(struct jr *r, const json_t *a, struct map_err *e)
         }
         field = "audits";
         msg[0] = '\0';
-        rc = cv_certificate_add_audit(&r->cert, type, type_len, date, date_len, &field, msg,
-                                      sizeof(msg));
+        rc = cv_certificate_add_audit(c, type, type_len, date, date_len, &field, msg, sizeof(msg));
         if (rc == CV_ERR_INVALID)
             map_fail(e, field ? field : "audits", "audits[%zu]: %s", i,
                      msg[0] ? msg : "invalid audit");
@@ -290,7 +289,7 @@ out:
     return rc;
 }
 
-static int map_sites(struct jr *r, const json_t *a, struct map_err *e)
+static int map_sites(struct cv_certificate *c, const json_t *a, struct map_err *e)
 {
     const char *name, *address, *country, *scope;
     size_t len, i;
@@ -321,7 +320,7 @@ static int map_sites(struct jr *r, const json_t *a, struct map_err *e)
         rc = opt_str(json_object_get(v, "scope"), &scope, &len, "sites", "scope", i, e);
         if (rc)
             goto out;
-        rc = cv_certificate_add_site(&r->cert, name, address, country, scope);
+        rc = cv_certificate_add_site(c, name, address, country, scope);
         if (rc == CV_ERR_INVALID)
             map_fail(e, "sites", "sites[%zu]: invalid site", i);
         if (rc)
@@ -331,7 +330,7 @@ out:
     return rc;
 }
 
-static int map_sectors(struct jr *r, const json_t *a, struct map_err *e)
+static int map_sectors(struct cv_certificate *c, const json_t *a, struct map_err *e)
 {
     size_t i;
     json_t *v;
@@ -349,7 +348,7 @@ static int map_sectors(struct jr *r, const json_t *a, struct map_err *e)
             map_fail(e, "sectors", "sectors[%zu]: expected a string, got %s", i, json_kind(v));
             return CV_ERR_INVALID;
         }
-        rc = cv_certificate_add_sector(&r->cert, json_string_value(v), json_string_length(v));
+        rc = cv_certificate_add_sector(c, json_string_value(v), json_string_length(v));
         if (rc == CV_ERR_INVALID)
             map_fail(e, "sectors", "sectors[%zu]: invalid sector", i);
         if (rc)
@@ -374,7 +373,7 @@ static const char *const text_keys[] = {
 };
 
 /* Fills r->cert from the object 'o'. Unknown keys are ignored. */
-static int map_certificate(struct jr *r, const json_t *o, struct map_err *e)
+static int map_certificate(struct cv_certificate *c, const json_t *o, struct map_err *e)
 {
     const char *key;
     json_t *v;
@@ -384,19 +383,19 @@ static int map_certificate(struct jr *r, const json_t *o, struct map_err *e)
     json_object_foreach((json_t *)o, key, v)
     {
         if (strcmp(key, "holder") == 0) {
-            rc = map_holder(r, v, e);
+            rc = map_holder(c, v, e);
         } else if (strcmp(key, "certification_body") == 0) {
-            rc = map_cb(r, v, e);
+            rc = map_cb(c, v, e);
         } else if (strcmp(key, "audits") == 0) {
-            rc = map_audits(r, v, e);
+            rc = map_audits(c, v, e);
         } else if (strcmp(key, "sites") == 0) {
-            rc = map_sites(r, v, e);
+            rc = map_sites(c, v, e);
         } else if (strcmp(key, "sectors") == 0) {
-            rc = map_sectors(r, v, e);
+            rc = map_sectors(c, v, e);
         } else {
             for (i = 0; i < sizeof(text_keys) / sizeof(text_keys[0]); i++) {
                 if (key[0] == text_keys[i][0] && strcmp(key, text_keys[i]) == 0) {
-                    rc = set_str(r, v, text_keys[i], text_keys[i], e);
+                    rc = set_str(c, v, text_keys[i], text_keys[i], e);
                     break;
                 }
             }
@@ -451,7 +450,7 @@ static int process_record(struct jr *r, const char *broken)
         report(r, r->elem_line, index, NULL, "record is %s, expected an object", json_kind(root));
         goto out;
     }
-    rc = map_certificate(r, root, &me);
+    rc = map_certificate(&r->cert, root, &me);
     if (rc == CV_ERR_INVALID) {
         report(r, r->elem_line, index, me.field, "%s", me.msg);
         rc = CV_OK;
@@ -835,5 +834,26 @@ out:
     cv_certificate_cleanup(&r.cert);
     free(r.rbuf);
     cv_buf_cleanup(&r.rec);
+    return rc;
+}
+
+int cv_json_to_certificate(const json_t *o, struct cv_certificate *cert, const char **field,
+                           char *msg, size_t cap)
+{
+    struct map_err me = {NULL, ""};
+    int rc;
+
+    if (!json_is_object(o)) {
+        *field = NULL;
+        snprintf(msg, cap, "a certificate must be a JSON object, not %s", json_kind(o));
+        return CV_ERR_INVALID;
+    }
+    rc = map_certificate(cert, o, &me);
+    if (rc == CV_OK)
+        rc = cv_certificate_check(cert, &me.field, me.msg, sizeof(me.msg));
+    if (rc) {
+        *field = me.field;
+        snprintf(msg, cap, "%s", me.msg);
+    }
     return rc;
 }

@@ -18,6 +18,85 @@ static json_t *string_or_null(const char *s)
     return s ? json_string(s) : json_null();
 }
 
+/* Sets 'key' to a string when 'value' is given. */
+static void put_str(json_t *o, const char *key, const char *value)
+{
+    if (value)
+        json_object_set_new(o, key, json_string(value));
+}
+
+static void put_date(json_t *o, const char *key, cv_date d)
+{
+    if (d != CV_DATE_NONE)
+        json_object_set_new(o, key, date_or_null(d));
+}
+
+json_t *cv_certificate_to_json(const struct cv_certificate *c)
+{
+    json_t *o = json_object(), *holder = json_object(), *ids = json_object(), *cb = json_object();
+    if (!o || !holder || !ids || !cb)
+        goto fail;
+    put_str(o, "certificate_number", c->certificate_number);
+    put_str(o, "type", cv_cert_type_name(c->type));
+    put_str(o, "standard", c->standard);
+    put_str(holder, "name", c->holder_name);
+    put_str(holder, "country", c->holder_country);
+    put_str(ids, "vat", c->holder_vat);
+    put_str(ids, "duns", c->holder_duns);
+    put_str(ids, "registration", c->holder_registration);
+    if (json_object_size(ids))
+        json_object_set(holder, "identifiers", ids);
+    json_object_set(o, "holder", holder);
+    put_str(o, "supplier_id", c->supplier_id);
+    put_str(cb, "name", c->cb_name);
+    put_str(cb, "id", c->cb_id);
+    put_str(cb, "accreditation_number", c->cb_accreditation_number);
+    json_object_set(o, "certification_body", cb);
+    put_str(o, "accreditation_body", c->accreditation_body);
+    put_str(o, "scope", c->scope);
+    if (c->n_sites) {
+        json_t *sites = json_array();
+        for (size_t i = 0; i < c->n_sites; i++) {
+            json_t *site = json_object();
+            put_str(site, "name", c->sites[i].name);
+            put_str(site, "address", c->sites[i].address);
+            put_str(site, "country", c->sites[i].country);
+            put_str(site, "scope", c->sites[i].scope);
+            json_array_append_new(sites, site);
+        }
+        json_object_set_new(o, "sites", sites);
+    }
+    if (c->n_sectors) {
+        json_t *sectors = json_array();
+        for (size_t i = 0; i < c->n_sectors; i++)
+            json_array_append_new(sectors, json_string(c->sectors[i]));
+        json_object_set_new(o, "sectors", sectors);
+    }
+    put_date(o, "original_certification_date", c->original_certification_date);
+    put_date(o, "issue_date", c->issue_date);
+    put_date(o, "expiry_date", c->expiry_date);
+    if (c->n_audits) {
+        json_t *audits = json_array();
+        for (size_t i = 0; i < c->n_audits; i++)
+            json_array_append_new(audits, json_pack("{s:s, s:o}", "type",
+                                                    cv_audit_type_name(c->audits[i].type), "date",
+                                                    date_or_null(c->audits[i].date)));
+        json_object_set_new(o, "audits", audits);
+    }
+    if (c->declared_status != CV_DECLARED_NONE)
+        put_str(o, "declared_status", cv_declared_status_name(c->declared_status));
+    json_decref(holder);
+    json_decref(ids);
+    json_decref(cb);
+    return o;
+fail:
+    json_decref(o);
+    json_decref(holder);
+    json_decref(ids);
+    json_decref(cb);
+    return NULL;
+}
+
 static json_t *finding_to_json(const struct cv_finding *f)
 {
     json_t *detail = json_object();

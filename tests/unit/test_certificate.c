@@ -496,13 +496,53 @@ static void test_enum_names(void **state)
     assert_int_equal(cv_audit_type_parse("annual", &a), CV_ERR_INVALID);
 }
 
+/* The stable id (SPEC 3.1): the same certificate spelled differently is one id. */
+static void stable_id(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *cb, *number, *family;
+        int group; /* rows of the same group share an id; different groups differ */
+    } rows[] = {
+        {"Example Certification Ltd", "QMS-88213", "ISO 9001", 1},
+        {"EXAMPLE CERTIFICATION LIMITED", "qms 88213", "ISO 9001", 1},
+        {"Example  Certification", "QMS/88213", "iso 9001", 1},
+        {"Example Certification Ltd", "QMS-88213", "ISO 14001", 2},
+        {"Other Certification Ltd", "QMS-88213", "ISO 9001", 3},
+        {"Example Certification Ltd", "QMS-88214", "ISO 9001", 4},
+    };
+    char ids[N_ELEMS(rows)][CV_CERT_ID_LEN];
+    for (size_t i = 0; i < N_ELEMS(rows); i++) {
+        struct cv_certificate c;
+        char msg[128];
+        cv_certificate_init(&c, 0);
+        cv_certificate_set_text(&c, "certification_body", rows[i].cb, strlen(rows[i].cb), msg,
+                                sizeof(msg));
+        cv_certificate_set_text(&c, "certificate_number", rows[i].number, strlen(rows[i].number),
+                                msg, sizeof(msg));
+        cv_certificate_id(&c, rows[i].family, ids[i]);
+        assert_int_equal(strlen(ids[i]), CV_CERT_ID_LEN - 1);
+        assert_memory_equal(ids[i], "c_", 2);
+        cv_certificate_cleanup(&c);
+    }
+    for (size_t i = 0; i < N_ELEMS(rows); i++)
+        for (size_t j = 0; j < i; j++)
+            if ((strcmp(ids[i], ids[j]) == 0) != (rows[i].group == rows[j].group))
+                fail_msg("rows %zu and %zu: %s vs %s", j, i, ids[j], ids[i]);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_set_text_table),  cmocka_unit_test(test_init_empty),
-        cmocka_unit_test(test_set_text_len),    cmocka_unit_test(test_arena_limit),
-        cmocka_unit_test(test_add_audit_table), cmocka_unit_test(test_sites_and_sectors),
-        cmocka_unit_test(test_check_table),     cmocka_unit_test(test_reset_reuse),
+        cmocka_unit_test(stable_id),
+        cmocka_unit_test(test_set_text_table),
+        cmocka_unit_test(test_init_empty),
+        cmocka_unit_test(test_set_text_len),
+        cmocka_unit_test(test_arena_limit),
+        cmocka_unit_test(test_add_audit_table),
+        cmocka_unit_test(test_sites_and_sectors),
+        cmocka_unit_test(test_check_table),
+        cmocka_unit_test(test_reset_reuse),
         cmocka_unit_test(test_enum_names),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

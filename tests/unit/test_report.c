@@ -178,12 +178,62 @@ static void json_is_the_spec_envelope(void **state)
     free(out);
 }
 
+static void certificate_json_round_trip(void **state)
+{
+    (void)state;
+    const char *text =
+        "{\"certificate_number\": \"QMS-1\", \"type\": \"management_system\", \"standard\": "
+        "\"ISO 9001:2015\", \"holder\": {\"name\": \"Acme\", \"country\": \"CN\", "
+        "\"identifiers\": {\"vat\": \"V1\"}}, \"supplier_id\": \"s1\", \"certification_body\": "
+        "{\"name\": \"Example CB\", \"id\": \"ex\"}, \"accreditation_body\": \"UKAS\", "
+        "\"scope\": \"Moulding\", \"sites\": [{\"name\": \"Plant 2\", \"country\": \"CN\"}], "
+        "\"sectors\": [\"14\"], \"original_certification_date\": \"2019-03-01\", "
+        "\"issue_date\": \"2025-03-01\", \"expiry_date\": \"2028-02-28\", \"audits\": "
+        "[{\"type\": \"surveillance\", \"date\": \"2026-02-20\"}], \"declared_status\": "
+        "\"active\"}";
+    json_t *in = json_loads(text, 0, NULL);
+    struct cv_certificate c;
+    const char *field = NULL;
+    char msg[256];
+    cv_certificate_init(&c, 0);
+    assert_int_equal(cv_json_to_certificate(in, &c, &field, msg, sizeof(msg)), CV_OK);
+    json_t *out = cv_certificate_to_json(&c);
+    if (!json_equal(in, out)) {
+        char *got = json_dumps(out, JSON_SORT_KEYS);
+        fail_msg("round trip differs: %s", got);
+    }
+    json_decref(out);
+    json_decref(in);
+    cv_certificate_cleanup(&c);
+}
+
+static void json_to_certificate_refuses(void **state)
+{
+    (void)state;
+    json_t *arr = json_array();
+    struct cv_certificate c;
+    const char *field = "x";
+    char msg[256];
+    cv_certificate_init(&c, 0);
+    assert_int_equal(cv_json_to_certificate(arr, &c, &field, msg, sizeof(msg)), CV_ERR_INVALID);
+    assert_null(field);
+    json_t *o = json_pack("{s:s}", "certificate_number", "Q");
+    cv_certificate_reset(&c);
+    assert_int_equal(cv_json_to_certificate(o, &c, &field, msg, sizeof(msg)), CV_ERR_INVALID);
+    assert_string_equal(field, "standard");
+    json_decref(o);
+    json_decref(arr);
+    cv_certificate_cleanup(&c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(csv_quotes_what_needs_quoting),
         cmocka_unit_test(text_rows_split_into_columns),
         cmocka_unit_test(json_is_the_spec_envelope),
+        cmocka_unit_test(certificate_json_round_trip),
+        cmocka_unit_test(json_to_certificate_refuses),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
