@@ -78,11 +78,8 @@ static void usage(FILE *out)
 }
 
 struct verify_run {
-    struct cv_catalog catalog;
-    struct cv_bodies bodies;
+    struct cv_reference refs;
     struct cv_suppliers suppliers;
-    struct cv_xml_schema *schema;
-    struct cv_refdata ref;
     struct cv_verify_options opt;
     struct cv_report *report;
     cv_date as_of;
@@ -100,7 +97,7 @@ static int on_certificate(void *ctx, struct cv_certificate *cert, const struct c
         opt.supplier_aliases = (const char *const *)sup->aliases;
         opt.n_supplier_aliases = sup->n_aliases;
     }
-    cv_verify(cert, &run->ref, run->as_of, &opt, &v);
+    cv_verify(cert, &run->refs.ref, run->as_of, &opt, &v);
     if (cv_report_add(run->report, &v, cert, loc)) {
         run->failed_io = 1;
         return CV_ERR_STOP;
@@ -136,34 +133,13 @@ static cv_date today_utc(void)
 static int load_reference(struct verify_run *run, const char *config_dir, const char **listings,
                           int n_listings, const char *suppliers)
 {
-    char path[PATH_MAX], path2[PATH_MAX], err[512];
-    int rc;
-    snprintf(path, sizeof(path), "%s/standards.json", config_dir);
-    rc = cv_catalog_load_json(&run->catalog, path, err, sizeof(err));
-    if (rc)
-        goto fail;
-    snprintf(path, sizeof(path), "%s/certificate.xsd", config_dir);
-    snprintf(path2, sizeof(path2), "%s/listing.xsd", config_dir);
-    rc = cv_xml_schema_new(path, path2, &run->schema, err, sizeof(err));
-    if (rc)
-        goto fail;
-    snprintf(path, sizeof(path), "%s/accreditation-bodies.json", config_dir);
-    rc = cv_listing_load_json(&run->bodies, path, err, sizeof(err));
-    if (rc)
-        goto fail;
-    for (int i = 0; i < n_listings; i++) {
-        rc = cv_listing_load_file(&run->bodies, listings[i], run->schema, err, sizeof(err));
-        if (rc)
-            goto fail;
-    }
-    if (suppliers) {
+    char err[512];
+    int rc =
+        cv_reference_load(&run->refs, config_dir, listings, (size_t)n_listings, err, sizeof(err));
+    if (!rc && suppliers)
         rc = cv_suppliers_load_json(&run->suppliers, suppliers, err, sizeof(err));
-        if (rc)
-            goto fail;
-    }
-    return CV_OK;
-fail:
-    fprintf(stderr, "certvet verify: %s\n", err);
+    if (rc)
+        fprintf(stderr, "certvet verify: %s\n", err);
     return rc;
 }
 
@@ -179,8 +155,6 @@ int cv_cmd_verify(int argc, char **argv)
     int status = CV_EXIT_USAGE;
 
     memset(&run, 0, sizeof(run));
-    cv_catalog_init(&run.catalog);
-    cv_bodies_init(&run.bodies);
     cv_suppliers_init(&run.suppliers);
     cv_verify_options_init(&run.opt);
     run.as_of = today_utc();
@@ -260,12 +234,10 @@ int cv_cmd_verify(int argc, char **argv)
     }
     if (load_reference(&run, cv_cli_config_dir(config_dir), listings, n_listings, suppliers))
         goto out;
-    run.ref.catalog = &run.catalog;
-    run.ref.bodies = &run.bodies;
     if (cv_report_new(stdout, stderr, out_fmt, run.as_of, &run.report))
         goto out;
 
-    struct cv_reader_sink sink = {on_certificate, on_error, &run, run.schema};
+    struct cv_reader_sink sink = {on_certificate, on_error, &run, run.refs.schema};
     for (int i = optind; i < argc && !run.failed_io; i++)
         cv_read_certificates_file(argv[i], in_fmt, &sink);
     if (cv_report_finish(run.report) || run.failed_io) {
@@ -282,9 +254,7 @@ int cv_cmd_verify(int argc, char **argv)
         status = CV_EXIT_OK;
 out:
     cv_report_free(run.report);
-    cv_xml_schema_free(run.schema);
     cv_suppliers_cleanup(&run.suppliers);
-    cv_bodies_cleanup(&run.bodies);
-    cv_catalog_cleanup(&run.catalog);
+    cv_reference_cleanup(&run.refs);
     return status;
 }

@@ -9,6 +9,7 @@
 #include <strings.h>
 
 #include "certvet/error.h"
+#include "certvet/sha256.h"
 #include "certvet/xml.h"
 
 #define LISTING_MAX_BYTES (64 * 1024 * 1024)
@@ -509,4 +510,74 @@ int cv_listing_load_file(struct cv_bodies *b, const char *path, const struct cv_
     if (dot && strcasecmp(dot, ".xml") == 0)
         return cv_xml_load_listing(b, path, s, err, cap);
     return cv_listing_load_json(b, path, err, cap);
+}
+
+/* ---- the reference bundle ---------------------------------------------------------------- */
+
+/* Feeds the bytes of 'path' into 'h' (the reference version covers every file loaded). */
+static int hash_file(struct cv_sha256 *h, const char *path)
+{
+    char buf[65536];
+    size_t n;
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return CV_ERR_IO;
+    cv_sha256_update(h, path, strlen(path) + 1);
+    while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
+        cv_sha256_update(h, buf, n);
+    fclose(f);
+    return CV_OK;
+}
+
+void cv_reference_cleanup(struct cv_reference *r)
+{
+    if (!r)
+        return;
+    cv_xml_schema_free(r->schema);
+    cv_bodies_cleanup(&r->bodies);
+    cv_catalog_cleanup(&r->catalog);
+    memset(r, 0, sizeof(*r));
+}
+
+int cv_reference_load(struct cv_reference *r, const char *config_dir, const char *const *listings,
+                      size_t n_listings, char *err, size_t cap)
+{
+    char path[4096], path2[4096];
+    struct cv_sha256 h;
+    unsigned char d[CV_SHA256_LEN];
+    int rc;
+
+    memset(r, 0, sizeof(*r));
+    cv_catalog_init(&r->catalog);
+    cv_bodies_init(&r->bodies);
+    cv_sha256_init(&h);
+    snprintf(path, sizeof(path), "%s/standards.json", config_dir);
+    rc = cv_catalog_load_json(&r->catalog, path, err, cap);
+    if (rc || (rc = hash_file(&h, path)))
+        goto out;
+    snprintf(path, sizeof(path), "%s/certificate.xsd", config_dir);
+    snprintf(path2, sizeof(path2), "%s/listing.xsd", config_dir);
+    rc = cv_xml_schema_new(path, path2, &r->schema, err, cap);
+    if (rc)
+        goto out;
+    snprintf(path, sizeof(path), "%s/accreditation-bodies.json", config_dir);
+    rc = cv_listing_load_json(&r->bodies, path, err, cap);
+    if (rc || (rc = hash_file(&h, path)))
+        goto out;
+    for (size_t i = 0; i < n_listings; i++) {
+        rc = cv_listing_load_file(&r->bodies, listings[i], r->schema, err, cap);
+        if (rc || (rc = hash_file(&h, listings[i])))
+            goto out;
+    }
+    cv_sha256_final(&h, d);
+    for (int i = 0; i < 8; i++)
+        snprintf(r->version + 2 * i, 3, "%02x", d[i]);
+    r->ref.catalog = &r->catalog;
+    r->ref.bodies = &r->bodies;
+out:
+    if (rc == CV_ERR_IO)
+        fail(err, cap, rc, "%s: cannot read", path);
+    if (rc)
+        cv_reference_cleanup(r);
+    return rc;
 }

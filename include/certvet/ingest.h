@@ -1,0 +1,52 @@
+/* Ingest: turning accepted certificates into stored records, in batches, for both
+ * POST /v1/certificates and `certvet import`; and verification through the cache. */
+#ifndef CERTVET_INGEST_H
+#define CERTVET_INGEST_H
+
+#include <stddef.h>
+
+#include "certvet/certificate.h"
+#include "certvet/refdata.h"
+#include "certvet/store.h"
+#include "certvet/supplier.h"
+#include "certvet/verify.h"
+
+/* A batch being built: records are serialized as they are added, then written in one
+ * MULTI/EXEC by cv_ingest_flush. */
+struct cv_ingest {
+    struct cv_store *store;          /* borrowed */
+    const struct cv_reference *refs; /* borrowed */
+    const char *actor;               /* who, for the change stream (key name or "cli") */
+    cv_date as_of;                   /* for index dates (effective expiry, surveillance due) */
+    size_t max_batch;                /* records per MULTI/EXEC */
+    struct cv_stored_cert *pending;  /* owned */
+    char **pending_json;             /* owned strings behind pending[i].json */
+    char **pending_strings;          /* owned copies of ids and supplier ids */
+    size_t n_pending;
+    size_t written; /* records written so far */
+};
+
+void cv_ingest_init(struct cv_ingest *in, struct cv_store *store, const struct cv_reference *refs,
+                    const char *actor, cv_date as_of, size_t max_batch);
+
+/* Adds one checked certificate: computes its id (written into 'id_out', may be NULL), its record
+ * JSON ({"id", "certificate", "ingested_at", "ingested_by"}) and index dates. Flushes when the
+ * batch is full. Returns CV_OK, CV_ERR_NOMEM or a store error from the flush. */
+int cv_ingest_add(struct cv_ingest *in, const struct cv_certificate *cert,
+                  char id_out[CV_CERT_ID_LEN]);
+
+/* Writes what is pending (one MULTI/EXEC). On error nothing of the pending batch is written. */
+int cv_ingest_flush(struct cv_ingest *in);
+
+/* Drops anything pending and frees. */
+void cv_ingest_cleanup(struct cv_ingest *in);
+
+/* Verifies 'cert' as of 'as_of', through the verification cache when 'store' is not NULL and
+ * answers (a store error is not fatal: the rules run and the result is not cached). The cache key
+ * is described in docs/API.md. '*json' receives the verification JSON text (malloc'd);
+ * '*cache_hit' (may be NULL) says whether it came from the cache. */
+int cv_verify_cached(struct cv_store *store, const struct cv_reference *refs,
+                     const struct cv_certificate *cert, cv_date as_of,
+                     const struct cv_verify_options *opt, int ttl_s, char **json, int *cache_hit);
+
+#endif

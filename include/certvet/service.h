@@ -1,0 +1,72 @@
+/* The HTTP service (libmicrohttpd): configuration, the route table, and the entry point. Only
+ * src/service/ includes microhttpd.h. */
+#ifndef CERTVET_SERVICE_H
+#define CERTVET_SERVICE_H
+
+#include <stddef.h>
+
+enum cv_role {
+    CV_ROLE_NONE = 0, /* public routes: health, readiness, metrics, the OpenAPI document */
+    CV_ROLE_READ,
+    CV_ROLE_WRITE,
+    CV_ROLE_ADMIN,
+};
+
+/* One row of the route table, the single source of truth for paths, methods and roles. 'path'
+ * uses "{id}" for one path segment. */
+struct cv_route_def {
+    const char *method;
+    const char *path;
+    enum cv_role role;
+    const char *name; /* metrics and log label, e.g. "certificates.get" */
+};
+
+/* The route table and its length (defined in src/service/routes.c). */
+extern const struct cv_route_def cv_routes[];
+extern const size_t cv_n_routes;
+
+struct cv_api_key {
+    char *name;      /* owned; logged instead of the key */
+    char sha256[65]; /* hex digest of the key */
+    enum cv_role role;
+};
+
+struct cv_service_config {
+    char *listen_address; /* owned; default "127.0.0.1" */
+    int port;             /* default 8080; 0 picks a free port (printed on start) */
+    int threads;          /* MHD thread pool size, default 2 */
+    char *redis_url;      /* owned; NULL: start an embedded redis-server */
+    char *redis_prefix;   /* owned; default "certvet:" */
+    int redis_timeout_ms;
+    char *data_dir;     /* owned; default "./var" (embedded Redis lives there) */
+    char *redis_server; /* owned; default "redis-server" */
+    char *config_dir;   /* owned; reference data */
+    char **listings;    /* owned */
+    size_t n_listings;
+    struct cv_api_key *keys; /* owned */
+    size_t n_keys;
+    size_t body_bytes, batch_records, header_bytes;
+    int connection_timeout_s, connections;
+    int cache_ttl_s;
+    int expiring_within, surveillance_grace;
+    char *ready_file; /* owned; if set, "host:port\n" is written there once listening */
+};
+
+/* Fills the defaults. */
+void cv_service_config_init(struct cv_service_config *c);
+void cv_service_config_cleanup(struct cv_service_config *c);
+
+/* Loads a JSON config file over the defaults (config/certvet.sample.json documents every key),
+ * then applies the environment overrides CERTVET_LISTEN ("host:port"), CERTVET_REDIS_URL and
+ * CERTVET_DATA_DIR. 'path' may be NULL (defaults and environment only). Errors name the key. */
+int cv_service_config_load(struct cv_service_config *c, const char *path, char *err, size_t cap);
+
+/* Runs the service until SIGTERM or SIGINT, then drains in-flight requests and returns 0; returns
+ * 2 when it cannot start (the reason is logged). */
+int cv_service_run(const struct cv_service_config *c);
+
+/* Names: "read", "write", "admin"; parse returns 0 or CV_ERR_INVALID. */
+const char *cv_role_name(enum cv_role r);
+int cv_role_parse(const char *s, enum cv_role *out);
+
+#endif
