@@ -66,6 +66,9 @@ int cv_csv_read_certificates(FILE *f, const char *source, const struct cv_reader
 int cv_xml_read_certificates(const char *path, const char *source,
                              const struct cv_reader_sink *sink);
 
+/* The same from an open stream (a file, or a request body through fmemopen). */
+int cv_xml_read_certificates_stream(FILE *f, const char *source, const struct cv_reader_sink *sink);
+
 /* Opens 'path' ("-" for standard input) and dispatches on 'format' (AUTO: .json/.jsonl/.ndjson,
  * .csv, .xml, else by the first non-blank byte: '{' or '[' JSON, '<' XML, otherwise CSV). */
 int cv_read_certificates_file(const char *path, enum cv_format format,

@@ -92,13 +92,20 @@ int cv_read_certificates_file(const char *path, enum cv_format format,
         return CV_ERR_IO;
     }
     int rc;
-    if (format == CV_FORMAT_AUTO)
-        format = is_stdin ? CV_FORMAT_JSON : by_content(f);
-    if (format == CV_FORMAT_XML) {
-        fclose(f);
-        return cv_xml_read_certificates(path, path, sink);
+    if (format == CV_FORMAT_AUTO && is_stdin) {
+        /* A pipe cannot be rewound: one byte of look-ahead is what stdio guarantees. */
+        int first = getc(f);
+        format = first == '<'                                   ? CV_FORMAT_XML
+                 : first == '{' || first == '[' || first == EOF ? CV_FORMAT_JSON
+                                                                : CV_FORMAT_CSV;
+        if (first != EOF)
+            ungetc(first, f);
+    } else if (format == CV_FORMAT_AUTO) {
+        format = by_content(f);
     }
-    if (format == CV_FORMAT_CSV)
+    if (format == CV_FORMAT_XML)
+        rc = cv_xml_read_certificates_stream(f, path, sink);
+    else if (format == CV_FORMAT_CSV)
         rc = cv_csv_read_certificates(f, path, sink);
     else
         rc = cv_json_read_certificates(f, path, sink);

@@ -952,6 +952,12 @@ static long reader_line(xmlTextReaderPtr r)
 
 /* Walks the document: the root is <certificates> (records are its child elements) or a single
  * <certificate>. */
+static void report_open_error(const struct cv_reader_sink *sink, const char *source,
+                              const char *path, int err)
+{
+    cv_sink_report(sink, source, 0, -1, NULL, false, "cannot open %s: %s", path, strerror(err));
+}
+
 static int stream_records(struct xml_stream *x)
 {
     xmlTextReaderPtr r = x->reader;
@@ -1008,8 +1014,7 @@ static int stream_records(struct xml_stream *x)
     return CV_OK;
 }
 
-int cv_xml_read_certificates(const char *path, const char *source,
-                             const struct cv_reader_sink *sink)
+int cv_xml_read_certificates_stream(FILE *f, const char *source, const struct cv_reader_sink *sink)
 {
     struct xml_stream x;
     struct error_scope scope;
@@ -1017,7 +1022,8 @@ int cv_xml_read_certificates(const char *path, const char *source,
 
     memset(&x, 0, sizeof x);
     x.sink = sink;
-    x.source = source != NULL ? source : path;
+    x.source = source;
+    x.in.f = f;
     xml_init();
     cv_certificate_init(&x.cert, CV_XML_CERT_ARENA_LIMIT);
     error_scope_begin(&scope, &x.perr);
@@ -1025,12 +1031,6 @@ int cv_xml_read_certificates(const char *path, const char *source,
         report(&x, false, 0, -1, NULL,
                "XML input needs the certificate schema (config/certificate.xsd)");
         rc = CV_ERR_UNSUPPORTED;
-        goto out;
-    }
-    x.in.f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
-    if (x.in.f == NULL) {
-        report(&x, false, 0, -1, NULL, "cannot open %s: %s", path, strerror(errno));
-        rc = CV_ERR_IO;
         goto out;
     }
     x.vctxt = xmlSchemaNewValidCtxt(sink->xml_schema->cert);
@@ -1051,10 +1051,23 @@ out:
         report(&x, false, 0, -1, NULL, "out of memory");
     xmlFreeTextReader(x.reader);
     xmlSchemaFreeValidCtxt(x.vctxt);
-    if (x.in.f != NULL && x.in.f != stdin)
-        fclose(x.in.f);
     cv_certificate_cleanup(&x.cert);
     error_scope_end(&scope);
+    return rc;
+}
+
+int cv_xml_read_certificates(const char *path, const char *source,
+                             const struct cv_reader_sink *sink)
+{
+    bool is_stdin = strcmp(path, "-") == 0;
+    FILE *f = is_stdin ? stdin : fopen(path, "rb");
+    if (f == NULL) {
+        report_open_error(sink, source != NULL ? source : path, path, errno);
+        return CV_ERR_IO;
+    }
+    int rc = cv_xml_read_certificates_stream(f, source != NULL ? source : path, sink);
+    if (!is_stdin)
+        fclose(f);
     return rc;
 }
 
