@@ -61,6 +61,15 @@ void cv_service_config_cleanup(struct cv_service_config *c);
  * CERTVET_DATA_DIR. 'path' may be NULL (defaults and environment only). Errors name the key. */
 int cv_service_config_load(struct cv_service_config *c, const char *path, char *err, size_t cap);
 
+/* Sets listen_address and port from "HOST:PORT" ("[ADDR]:PORT" for IPv6; ":PORT" keeps the
+ * address), as --listen and CERTVET_LISTEN give them. Returns CV_OK, or CV_ERR_USAGE with the
+ * reason in 'err'. */
+int cv_service_config_set_listen(struct cv_service_config *c, const char *hostport, char *err,
+                                 size_t cap);
+
+/* Appends a copy of 'path' to the listings. CV_OK, CV_ERR_NOMEM or CV_ERR_TOO_LARGE. */
+int cv_service_config_add_listing(struct cv_service_config *c, const char *path);
+
 /* Runs the service until SIGTERM or SIGINT, then drains in-flight requests and returns 0; returns
  * 2 when it cannot start (the reason is logged). */
 int cv_service_run(const struct cv_service_config *c);

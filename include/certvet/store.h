@@ -9,7 +9,14 @@
 
 #include "certvet/date.h"
 
-#define CV_STORE_REPLY_MAX (64 * 1024 * 1024) /* a bulk reply larger than this is refused */
+#define CV_STORE_REPLY_MAX (64 * 1024 * 1024) /* a reply larger than this is refused */
+#define CV_STORE_BATCH_MAX (50 * 1000) /* records per cv_store_put_certificates or MGET */
+#define CV_STORE_ID_MAX    256         /* bytes in a certificate, supplier or cache key id */
+#define CV_STORE_PREFIX_MAX 64         /* bytes in cv_store_config.prefix */
+#define CV_STORE_STREAM_MAXLEN 1000000 /* entries kept per stream (approximate trimming) */
+#define CV_STORE_STREAM_FIELDS_MAX 32  /* name/value pairs per stream entry */
+#define CV_STORE_STREAM_READ_MAX 10000 /* entries per cv_store_stream_read */
+#define CV_STORE_LIST_MAX  1000000     /* ids per list or due call (~30 MB, under the reply max) */
 
 struct cv_store; /* opaque */
 
@@ -20,13 +27,20 @@ struct cv_store_config {
     int timeout_ms;     /* connect and per-command timeout, default 2000 */
 };
 
-/* Connects. On failure returns CV_ERR_UNAVAILABLE (or CV_ERR_USAGE for a malformed URL) with a
+/* Every call below may fail with CV_ERR_UNAVAILABLE (Redis unreachable, timed out, or an error
+ * reply: the text is in cv_store_errstr), CV_ERR_TOO_LARGE (a reply past CV_STORE_REPLY_MAX),
+ * CV_ERR_USAGE (an argument out of its limits: NULL, empty or too long id, zero limit) or
+ * CV_ERR_NOMEM, besides the codes each one names. Output pointers are set to NULL / 0 on
+ * failure. */
+
+/* Connects and PINGs (so a wrong password fails here). On failure returns CV_ERR_UNAVAILABLE (or CV_ERR_USAGE for a malformed URL) with a
  * message in 'err' ('cap' bytes); on success '*out' is set (free with cv_store_close). A store
  * whose connection fails later reconnects by itself on the next call. */
 int cv_store_open(const struct cv_store_config *cfg, struct cv_store **out, char *err, size_t cap);
 void cv_store_close(struct cv_store *s);
 
-/* The first error since the last successful call (like hiredis' errstr); "" when none. */
+/* The first error since the last successful call (like hiredis' errstr); "" when none. A call
+ * that returns CV_OK or CV_ERR_NOT_FOUND counts as successful. */
 const char *cv_store_errstr(const struct cv_store *s);
 
 /* PING. CV_OK or CV_ERR_UNAVAILABLE. */
@@ -43,8 +57,12 @@ struct cv_stored_cert {
 
 /* Writes a batch atomically (MULTI/EXEC): each record (upsert; a record that changes supplier
  * leaves the old supplier's set), its supplier set, both indexes, and one change-stream entry
- * per record naming 'actor' and the action ("upsert"). All or nothing. CV_OK or
- * CV_ERR_UNAVAILABLE. */
+ * per record naming 'actor' (NULL: "unknown") and the action ("upsert"). All or nothing:
+ * the batch is one MULTI/EXEC, so Redis applies all of it or none (see docs/STORAGE.md for the
+ * one exception, a key of the wrong type written by someone else). The same id twice in a batch
+ * is applied in order. At most CV_STORE_BATCH_MAX records; n == 0 does nothing. Returns CV_OK,
+ * CV_ERR_UNAVAILABLE, or CV_ERR_CONFLICT when concurrent writers kept changing the same records
+ * (the optimistic WATCH was retried and gave up; nothing was written). */
 int cv_store_put_certificates(struct cv_store *s, const struct cv_stored_cert *certs, size_t n,
                               const char *actor);
 
@@ -52,26 +70,31 @@ int cv_store_put_certificates(struct cv_store *s, const struct cv_stored_cert *c
 int cv_store_get_certificate(struct cv_store *s, const char *id, char **json);
 
 /* Reads several records in one round trip (MGET). '*jsons' is a malloc'd array of 'n' malloc'd
- * strings, NULL where absent; free with cv_store_free_strings. */
+ * strings, NULL where absent; free with cv_store_free_strings(*jsons, n). n == 0 gives NULL. */
 int cv_store_get_certificates(struct cv_store *s, const char *const *ids, size_t n, char ***jsons);
 
 /* Deletes a record with its index entries and supplier-set membership, logging the change.
- * CV_ERR_NOT_FOUND when absent. */
+ * CV_ERR_NOT_FOUND when absent; CV_ERR_CONFLICT as for put. */
 int cv_store_delete_certificate(struct cv_store *s, const char *id, const char *actor);
 
 /* Suppliers: the record is JSON (SPEC 3.3). put is an upsert; delete removes the supplier and
- * its certificate set (the certificates stay, unlinked). Changes are logged with 'actor'. */
+ * its certificate set (the certificates stay, unlinked: their records keep the supplier_id they
+ * were written with until they are put again). Changes are logged with 'actor'. get returns a
+ * malloc'd '*json' (caller frees) or CV_ERR_NOT_FOUND; delete returns CV_ERR_NOT_FOUND when no
+ * supplier record exists, CV_ERR_CONFLICT as for put. */
 int cv_store_put_supplier(struct cv_store *s, const char *id, const char *json, const char *actor);
 int cv_store_get_supplier(struct cv_store *s, const char *id, char **json);
 int cv_store_delete_supplier(struct cv_store *s, const char *id, const char *actor);
 
-/* Lists up to 'limit' supplier ids in id order after 'after' (NULL: from the start). '*ids' is a
- * malloc'd array of malloc'd strings ('*n' of them); '*next' is the cursor for the next page
- * (malloc'd), NULL when this was the last page. */
+/* Lists up to 'limit' (1..CV_STORE_LIST_MAX) supplier ids in byte order after 'after' (NULL: from the start).
+ * '*ids' is a malloc'd array of malloc'd strings ('*n' of them; NULL when none), freed with
+ * cv_store_free_strings; '*next' is the cursor for the next page (malloc'd, the last id
+ * returned), NULL when this was the last page. */
 int cv_store_list_suppliers(struct cv_store *s, const char *after, size_t limit, char ***ids,
                             size_t *n, char **next);
 
-/* The ids of a supplier's certificates (sorted), malloc'd as above. */
+/* The ids of a supplier's certificates (sorted by bytes), malloc'd as above; none is not an
+ * error ('*n' = 0). */
 int cv_store_supplier_certificates(struct cv_store *s, const char *supplier_id, char ***ids,
                                    size_t *n);
 
@@ -80,32 +103,53 @@ enum cv_store_index {
     CV_INDEX_SURVEILLANCE, /* by surveillance due date */
 };
 
-/* Ids whose index date is <= 'until', oldest first, at most 'limit' (ZRANGEBYSCORE ... LIMIT):
- * work proportional to what is due, never a scan. Malloc'd as above. */
+/* Ids whose index date is <= 'until', oldest first (ties by id), at most 'limit'
+ * (1..CV_STORE_LIST_MAX)
+ * (ZRANGEBYSCORE ... LIMIT): work proportional to what is due, never a scan. Malloc'd as above.
+ * 'until' must not be CV_DATE_NONE. */
 int cv_store_due(struct cv_store *s, enum cv_store_index index, cv_date until, size_t limit,
                  char ***ids, size_t *n);
 
-/* The verification cache: a string under 'key' with a TTL. get returns CV_ERR_NOT_FOUND on a
- * miss. */
+/* The verification cache: a string under 'key' with a TTL ('ttl_seconds' >= 1). get returns the
+ * value malloc'd in '*value' (caller frees), or CV_ERR_NOT_FOUND on a miss. Cache keys are not
+ * hash-tagged, so a Redis Cluster spreads them (docs/STORAGE.md). */
 int cv_store_cache_get(struct cv_store *s, const char *key, char **value);
 int cv_store_cache_put(struct cv_store *s, const char *key, const char *value, int ttl_seconds);
 
-/* Streams: "events" (typed events) and "changes" (audit trail). add appends one entry whose
- * fields are 'n' name/value pairs; '*id_out' (may be NULL) receives the entry id (malloc'd). */
+/* Streams: "events" (typed events) and "changes" (audit trail); any other name is CV_ERR_USAGE.
+ * add appends one entry whose fields are 'n' (1..CV_STORE_STREAM_FIELDS_MAX) name/value pairs, trimming
+ * the stream to about CV_STORE_STREAM_MAXLEN entries; '*id_out' (may be NULL) receives the entry
+ * id (malloc'd, caller frees). */
 int cv_store_stream_add(struct cv_store *s, const char *stream, const char *const *names,
                         const char *const *values, size_t n, char **id_out);
 
-/* Reads up to 'count' entries after id 'after' ("0" or NULL: from the start) as a JSON array
- * text [{"id": ..., "fields": {...}}] (malloc'd). */
+/* One stream entry as read back; every string is malloc'd and freed by
+ * cv_store_free_stream_entries. */
+struct cv_stream_entry {
+    char *id;      /* "<milliseconds>-<sequence>", the cursor for the next read */
+    size_t n;      /* name/value pairs */
+    char **names;  /* 'n' field names, in the order they were added */
+    char **values; /* 'n' values */
+};
+
+/* Reads up to 'count' (1..CV_STORE_STREAM_READ_MAX) entries after id 'after' (exclusive; "0" or
+ * NULL: from the start; otherwise "<ms>" or "<ms>-<seq>", else CV_ERR_USAGE), oldest first.
+ * '*entries' is a malloc'd array of '*n' entries (NULL when none), freed with
+ * cv_store_free_stream_entries. */
 int cv_store_stream_read(struct cv_store *s, const char *stream, const char *after, size_t count,
-                         char **json);
+                         struct cv_stream_entry **entries, size_t *n);
+
+/* Frees 'n' entries and the array. Accepts NULL. */
+void cv_store_free_stream_entries(struct cv_stream_entry *e, size_t n);
 
 /* Frees an array of 'n' malloc'd strings and the array. Accepts NULL. */
 void cv_store_free_strings(char **v, size_t n);
 
-/* Counters since start, for /metrics. */
+/* Counters since cv_store_open, for /metrics. */
 struct cv_store_stats {
-    unsigned long commands, errors, reconnects;
+    unsigned long commands;   /* Redis commands sent, each pipelined one counted */
+    unsigned long errors;     /* failures: connection, timeout, error reply, oversized reply */
+    unsigned long reconnects; /* successful connections after the first one */
 };
 void cv_store_stats(const struct cv_store *s, struct cv_store_stats *out);
 
@@ -114,14 +158,22 @@ void cv_store_stats(const struct cv_store *s, struct cv_store_stats *out);
 struct cv_embedded_redis; /* opaque */
 
 /* Starts `redis-server` (found on PATH, or 'server_path') as a child process listening only on a
- * unix socket under 'data_dir' (created if missing), append-only file on, no TCP port, and waits
- * until it answers PING (up to 10 s). Writes the URL to connect to into 'url' ('url_cap').
- * Returns CV_OK and '*out', or an error with a message in 'err'. */
+ * unix socket under 'data_dir' (created if missing, mode 0700), append-only file on, no TCP port,
+ * and waits until it answers PING (up to 10 s; while it answers LOADING, replaying a large
+ * append-only file, up to 10 min). Writes the URL to connect to into 'url'
+ * ('url_cap'). Returns CV_OK and '*out', or an error with a message in 'err': CV_ERR_USAGE when
+ * the socket path would not fit a unix socket address (107 bytes) or 'url_cap' is too small,
+ * CV_ERR_CONFLICT when another process holds the directory's lock or a server already answers on
+ * the socket (it is never reused nor stopped: docs/STORAGE.md), CV_ERR_IO when the directory
+ * cannot be made, CV_ERR_UNAVAILABLE when the server cannot be run or does not come up. The child
+ * gets SIGTERM if the starting thread dies (Linux), so a killed certvet leaves no server behind.
+ * The caller must not set SIGCHLD to SIG_IGN. */
 int cv_embedded_redis_start(const char *data_dir, const char *server_path,
                             struct cv_embedded_redis **out, char *url, size_t url_cap, char *err,
                             size_t cap);
 
-/* Stops the child (SHUTDOWN, then SIGTERM, then SIGKILL after a grace period) and frees. */
+/* Stops the child (SHUTDOWN, which flushes the append-only file; then SIGTERM after 10 s, then
+ * SIGKILL after 5 s more), reaps it, and frees. Accepts NULL. */
 void cv_embedded_redis_stop(struct cv_embedded_redis *r);
 
 #endif

@@ -7,6 +7,9 @@
 #define CV_EXIT_USAGE    2 /* usage error, or a record was refused */
 
 int cv_cmd_verify(int argc, char **argv);
+int cv_cmd_import(int argc, char **argv);
+int cv_cmd_serve(int argc, char **argv);
+int cv_cmd_keygen(int argc, char **argv);
 
 /* The configuration directory: --config-dir, else $CERTVET_CONFIG_DIR, else the build's. */
 const char *cv_cli_config_dir(const char *option);

@@ -14,6 +14,9 @@ struct command {
 /* The command table: the single source of truth for subcommands and their one-line help. */
 static const struct command commands[] = {
     {"verify", cv_cmd_verify, "verify certificate files offline and print verdicts"},
+    {"import", cv_cmd_import, "load certificate files into the store (Redis)"},
+    {"serve", cv_cmd_serve, "run the HTTP API (embedded redis-server unless --redis is given)"},
+    {"keygen", cv_cmd_keygen, "make a new API key and its configuration entry"},
 };
 
 static void usage(FILE *out)

@@ -1,0 +1,1094 @@
+/* Certificates, suppliers, due-date indexes, event streams and the verification cache on Redis
+ * (SPEC 7), over the connection adapter in redis.c. The key layout, and why every dataset key
+ * carries one hash tag, is in docs/STORAGE.md. */
+#include "certvet/store.h"
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "certvet/error.h"
+#include "certvet/strmap.h"
+#include "redis.h"
+
+#define DEFAULT_PREFIX     "certvet:"
+#define DEFAULT_TIMEOUT_MS 2000
+#define HASH_TAG           "{cv}" /* one Redis Cluster slot for the whole dataset */
+#define WATCH_RETRIES      8      /* optimistic transactions tried before CV_ERR_CONFLICT */
+#define RETRY_PAUSE_US     1000   /* up to (attempt + 1) times this, at random, between tries */
+#define KEY_MAX            (CV_STORE_PREFIX_MAX + CV_STORE_ID_MAX + 32)
+#define STREAM_ID_MAX      48 /* "(" + "<20 digits>-<20 digits>" + NUL */
+
+/* Key kinds after "<prefix>{cv}:"; the trailing ':' of each kind keeps ids from colliding. */
+#define K_CERT           "cert:"           /* string: certificate record JSON */
+#define K_CERT_SUPPLIER  "cert-supplier"   /* hash: certificate id -> supplier id */
+#define K_SUPPLIER       "supplier:"       /* string: supplier record JSON */
+#define K_SUPPLIER_CERTS "supplier-certs:" /* set: the supplier's certificate ids */
+#define K_SUPPLIERS      "suppliers"       /* zset, all scores 0: supplier ids in byte order */
+#define K_INDEX_EXPIRY   "index:expiry"    /* zset: certificate id by effective expiry day */
+#define K_INDEX_SURV     "index:surveillance" /* zset: certificate id by surveillance due day */
+#define K_STREAM         "stream:"         /* stream: "events" or "changes" */
+#define K_CACHE          "cache:"          /* after the bare prefix, untagged: cache entries */
+
+struct cv_store {
+    struct cv_redis *r;
+    char tagged[CV_STORE_PREFIX_MAX + sizeof(HASH_TAG) + 2]; /* "<prefix>{cv}:" */
+    char cache[CV_STORE_PREFIX_MAX + sizeof(K_CACHE)];       /* "<prefix>cache:" */
+    unsigned seed;                                           /* rand_r, for retry jitter */
+};
+
+/* The streams a caller may name (a table, not strings scattered in handlers). */
+static const char *const stream_names[] = {"events", "changes"};
+
+/* ---- helpers ----------------------------------------------------------------------------- */
+
+/* Ends a public call: a success (or a plain miss) clears the error of earlier calls. */
+static int done(struct cv_store *s, int rc)
+{
+    if (rc == CV_OK || rc == CV_ERR_NOT_FOUND)
+        cv_redis_clear_error(s->r);
+    return rc;
+}
+
+static int check_id(struct cv_store *s, const char *id, const char *what)
+{
+    size_t len;
+    if (!id || !*id)
+        return cv_redis_set_error(s->r, CV_ERR_USAGE, "%s is missing", what);
+    len = strlen(id);
+    if (len > CV_STORE_ID_MAX)
+        return cv_redis_set_error(s->r, CV_ERR_USAGE, "%s is %zu bytes (at most %d)", what, len,
+                                  CV_STORE_ID_MAX);
+    return CV_OK;
+}
+
+/* "<prefix>{cv}:<kind><id>" into 'buf' (KEY_MAX bytes); ids are checked against CV_STORE_ID_MAX
+ * first, so it always fits. */
+static const char *key(const struct cv_store *s, char *buf, const char *kind, const char *id)
+{
+    snprintf(buf, KEY_MAX, "%s%s%s", s->tagged, kind, id ? id : "");
+    return buf;
+}
+
+static const char *no_supplier(const char *id)
+{
+    return id && *id ? id : NULL;
+}
+
+static const char *index_kind(enum cv_store_index index)
+{
+    return index == CV_INDEX_EXPIRY ? K_INDEX_EXPIRY : K_INDEX_SURV;
+}
+
+static int bad_reply(struct cv_store *s, const char *what)
+{
+    return cv_redis_set_error(s->r, CV_ERR_UNAVAILABLE, "redis: unexpected reply to %s", what);
+}
+
+/* After a transaction lost a race (a WATCHed key changed): a short random pause, growing with
+ * the attempts, so that writers contending for the same records stop colliding in lockstep. */
+static void retry_pause(struct cv_store *s, int attempt)
+{
+    long us = (long)(rand_r(&s->seed) % ((unsigned)(attempt + 1) * RETRY_PAUSE_US));
+    struct timespec ts = {0, us * 1000L};
+    nanosleep(&ts, NULL);
+}
+
+/* The current time as ISO-8601 UTC with milliseconds, for the change stream's "at". */
+static void now_iso(char out[32])
+{
+    struct timespec ts;
+    struct tm tm;
+    char base[24];
+    clock_gettime(CLOCK_REALTIME, &ts);
+    gmtime_r(&ts.tv_sec, &tm);
+    strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(out, 32, "%s.%03uZ", base, (unsigned)(ts.tv_nsec / 1000000) % 1000u);
+}
+
+/* Copies the first 'max' string elements of an array reply into a malloc'd array of malloc'd
+ * strings (NULL where an element is nil). '*out' is NULL when there are none. */
+static int take_strings(struct cv_store *s, const struct cv_reply *arr, size_t max, char ***out,
+                        size_t *n)
+{
+    size_t count = cv_reply_count(arr);
+    char **v;
+
+    *out = NULL;
+    *n = 0;
+    if (cv_reply_type(arr) != CV_REPLY_ARRAY)
+        return bad_reply(s, "a list");
+    if (count > max)
+        count = max;
+    if (count == 0)
+        return CV_OK;
+    v = calloc(count, sizeof(*v));
+    if (!v)
+        return cv_redis_set_error(s->r, CV_ERR_NOMEM, "out of memory");
+    for (size_t i = 0; i < count; i++) {
+        const struct cv_reply *e = cv_reply_at(arr, i);
+        if (cv_reply_type(e) == CV_REPLY_NIL)
+            continue;
+        v[i] = cv_reply_strdup(e);
+        if (!v[i]) {
+            cv_store_free_strings(v, count);
+            return cv_redis_set_error(s->r, CV_ERR_NOMEM, "out of memory");
+        }
+    }
+    *out = v;
+    *n = count;
+    return CV_OK;
+}
+
+/* Appends one command of a pipeline and counts it in '*queued'. */
+static int append(struct cv_store *s, size_t *queued, int argc, const char **argv)
+{
+    int rc = cv_redis_append(s->r, argc, argv, NULL);
+    if (rc)
+        return rc;
+    (*queued)++;
+    return CV_OK;
+}
+
+/* Appends an XADD to the change stream: who did what to which record, when. */
+static int append_change(struct cv_store *s, size_t *queued, const char *at, const char *actor,
+                         const char *action, const char *kind, const char *id)
+{
+    char k[KEY_MAX], maxlen[24];
+    const char *argv[] = {"XADD", key(s, k, K_STREAM, "changes"), "MAXLEN", "~", maxlen, "*",
+                          "at", at, "actor", actor ? actor : "unknown", "action", action,
+                          "kind", kind, "id", id};
+    snprintf(maxlen, sizeof(maxlen), "%d", CV_STORE_STREAM_MAXLEN);
+    return append(s, queued, (int)(sizeof(argv) / sizeof(argv[0])), argv);
+}
+
+/* Reads every reply of a pipeline whose last 'queued' commands are MULTI ... EXEC, in sync even
+ * when one fails. '*aborted' is set when EXEC answered nil: a WATCHed key changed, nothing was
+ * applied. A command that failed inside EXEC (Redis does not roll back) is reported as
+ * CV_ERR_UNAVAILABLE. */
+static int finish_transaction(struct cv_store *s, size_t queued, bool *aborted)
+{
+    struct cv_reply *exec = NULL;
+    int rc = CV_OK;
+
+    *aborted = false;
+    for (size_t i = 0; i < queued; i++) {
+        int rc2 = cv_redis_read(s->r, i + 1 == queued ? &exec : NULL);
+        if (rc2 && !rc)
+            rc = rc2;
+    }
+    if (rc)
+        goto out;
+    if (cv_reply_type(exec) == CV_REPLY_NIL) {
+        *aborted = true;
+        goto out;
+    }
+    if (cv_reply_type(exec) != CV_REPLY_ARRAY) {
+        rc = bad_reply(s, "EXEC");
+        goto out;
+    }
+    for (size_t i = 0; i < cv_reply_count(exec); i++) {
+        const struct cv_reply *e = cv_reply_at(exec, i);
+        if (cv_reply_type(e) == CV_REPLY_ERROR) {
+            rc = cv_redis_set_error(s->r, CV_ERR_UNAVAILABLE,
+                                    "redis: command %zu of a transaction failed, the others were "
+                                    "applied: %s",
+                                    i + 1, cv_reply_str(e, NULL));
+            goto out;
+        }
+    }
+out:
+    cv_reply_free(exec);
+    return rc;
+}
+
+/* ---- open, close, ping ------------------------------------------------------------------- */
+
+int cv_store_open(const struct cv_store_config *cfg, struct cv_store **out, char *err, size_t cap)
+{
+    const char *prefix = cfg && cfg->prefix && *cfg->prefix ? cfg->prefix : DEFAULT_PREFIX;
+    struct cv_store *s = NULL;
+    int rc;
+
+    *out = NULL;
+    if (err && cap)
+        err[0] = '\0';
+    if (!cfg || !cfg->url) {
+        rc = CV_ERR_USAGE;
+        if (err && cap)
+            snprintf(err, cap, "no redis URL configured");
+        goto out;
+    }
+    if (strlen(prefix) > CV_STORE_PREFIX_MAX) {
+        rc = CV_ERR_USAGE;
+        if (err && cap)
+            snprintf(err, cap, "redis key prefix longer than %d bytes", CV_STORE_PREFIX_MAX);
+        goto out;
+    }
+    s = calloc(1, sizeof(*s));
+    if (!s) {
+        rc = CV_ERR_NOMEM;
+        if (err && cap)
+            snprintf(err, cap, "out of memory");
+        goto out;
+    }
+    snprintf(s->tagged, sizeof(s->tagged), "%s" HASH_TAG ":", prefix);
+    snprintf(s->cache, sizeof(s->cache), "%s" K_CACHE, prefix);
+    s->seed = (unsigned)getpid() ^ (unsigned)time(NULL) ^ (unsigned)(uintptr_t)s;
+    rc = cv_redis_new(cfg->url, cfg->timeout_ms > 0 ? cfg->timeout_ms : DEFAULT_TIMEOUT_MS, &s->r,
+                      err, cap);
+    if (rc)
+        goto out;
+    rc = cv_store_ping(s);
+    if (rc && err && cap)
+        snprintf(err, cap, "%s", cv_redis_errstr(s->r));
+out:
+    if (rc) {
+        cv_store_close(s);
+        return rc;
+    }
+    *out = s;
+    return CV_OK;
+}
+
+void cv_store_close(struct cv_store *s)
+{
+    if (!s)
+        return;
+    cv_redis_free(s->r);
+    free(s);
+}
+
+const char *cv_store_errstr(const struct cv_store *s)
+{
+    return cv_redis_errstr(s->r);
+}
+
+void cv_store_stats(const struct cv_store *s, struct cv_store_stats *out)
+{
+    cv_redis_counters(s->r, &out->commands, &out->errors, &out->reconnects);
+}
+
+int cv_store_ping(struct cv_store *s)
+{
+    struct cv_reply *rep = NULL;
+    const char *argv[] = {"PING"};
+    int rc = cv_redis_command(s->r, &rep, 1, argv, NULL);
+    if (rc)
+        goto out;
+    if (strcmp(cv_reply_str(rep, NULL), "PONG") != 0)
+        rc = bad_reply(s, "PING");
+out:
+    cv_reply_free(rep);
+    return done(s, rc);
+}
+
+/* ---- certificates ------------------------------------------------------------------------ */
+
+/* What one cv_store_put_certificates needs across its attempts. */
+struct put_batch {
+    const struct cv_stored_cert *certs;
+    size_t n;
+    const char *actor;
+    char at[32];        /* ISO-8601 time of the change entries */
+    const char **argv;  /* n + 2 slots for WATCH and HMGET */
+    char *keys;         /* the n record keys, NUL-separated */
+    struct cv_strmap seen; /* id -> index of its latest occurrence earlier in the batch */
+};
+
+/* Queues the commands for certs[i], whose supplier before this write is 'old' (NULL: none). */
+static int queue_put_one(struct cv_store *s, struct put_batch *b, size_t i, const char *record_key,
+                         const char *old, size_t *queued)
+{
+    const struct cv_stored_cert *c = &b->certs[i];
+    const char *sup = no_supplier(c->supplier_id);
+    bool moved = (old == NULL) != (sup == NULL) || (old && strcmp(old, sup) != 0);
+    char k1[KEY_MAX], k2[KEY_MAX], score[16];
+    int rc;
+
+    const char *set[] = {"SET", record_key, c->json};
+    rc = append(s, queued, 3, set);
+    if (rc)
+        return rc;
+    if (old && moved) {
+        const char *srem[] = {"SREM", key(s, k1, K_SUPPLIER_CERTS, old), c->id};
+        rc = append(s, queued, 3, srem);
+        if (rc)
+            return rc;
+    }
+    if (sup) {
+        /* Always SADD: a no-op when present, and it repairs a set that lost the member. */
+        const char *sadd[] = {"SADD", key(s, k1, K_SUPPLIER_CERTS, sup), c->id};
+        const char *hset[] = {"HSET", key(s, k2, K_CERT_SUPPLIER, NULL), c->id, sup};
+        rc = append(s, queued, 3, sadd);
+        if (!rc && moved)
+            rc = append(s, queued, 4, hset);
+    } else if (old) {
+        const char *hdel[] = {"HDEL", key(s, k2, K_CERT_SUPPLIER, NULL), c->id};
+        rc = append(s, queued, 3, hdel);
+    }
+    if (rc)
+        return rc;
+    for (int idx = 0; idx < 2; idx++) {
+        cv_date d = idx == 0 ? c->effective_expiry : c->surveillance_due;
+        const char *kind = idx == 0 ? K_INDEX_EXPIRY : K_INDEX_SURV;
+        const char *zadd[] = {"ZADD", key(s, k1, kind, NULL), score, c->id};
+        const char *zrem[] = {"ZREM", k1, c->id};
+        snprintf(score, sizeof(score), "%ld", (long)d);
+        rc = d == CV_DATE_NONE ? append(s, queued, 3, zrem) : append(s, queued, 4, zadd);
+        if (rc)
+            return rc;
+    }
+    return append_change(s, queued, b->at, b->actor, "upsert", "certificate", c->id);
+}
+
+/* One optimistic attempt: WATCH the records and read their supplier links, then MULTI, the
+ * writes, EXEC. '*aborted' when a watched record changed meanwhile. */
+static int put_attempt(struct cv_store *s, struct put_batch *b, bool *aborted)
+{
+    struct cv_reply *olds = NULL;
+    char link_key[KEY_MAX];
+    const char *multi[] = {"MULTI"}, *exec[] = {"EXEC"};
+    size_t queued = 0;
+    const char *k;
+    int rc;
+
+    *aborted = false;
+    rc = cv_redis_begin(s->r);
+    if (rc)
+        goto out;
+    b->argv[0] = "WATCH";
+    k = b->keys;
+    for (size_t i = 0; i < b->n; i++) {
+        b->argv[1 + i] = k;
+        k += strlen(k) + 1;
+    }
+    rc = cv_redis_append(s->r, (int)b->n + 1, b->argv, NULL);
+    if (rc)
+        goto out;
+    b->argv[0] = "HMGET";
+    b->argv[1] = key(s, link_key, K_CERT_SUPPLIER, NULL);
+    for (size_t i = 0; i < b->n; i++)
+        b->argv[2 + i] = b->certs[i].id;
+    rc = cv_redis_append(s->r, (int)b->n + 2, b->argv, NULL);
+    if (rc)
+        goto out;
+    rc = cv_redis_read(s->r, NULL);
+    if (rc)
+        goto out;
+    rc = cv_redis_read(s->r, &olds);
+    if (rc)
+        goto out;
+    if (cv_reply_type(olds) != CV_REPLY_ARRAY || cv_reply_count(olds) != b->n) {
+        rc = bad_reply(s, "HMGET");
+        goto out;
+    }
+
+    rc = append(s, &queued, 1, multi);
+    if (rc)
+        goto out;
+    cv_strmap_cleanup(&b->seen);
+    cv_strmap_init(&b->seen);
+    k = b->keys;
+    for (size_t i = 0; i < b->n; i++) {
+        const struct cv_reply *o = cv_reply_at(olds, i);
+        const char *old = cv_reply_type(o) == CV_REPLY_STRING ? cv_reply_str(o, NULL) : NULL;
+        size_t prev;
+        if (cv_strmap_get(&b->seen, b->certs[i].id, &prev))
+            old = no_supplier(b->certs[prev].supplier_id);
+        rc = queue_put_one(s, b, i, k, old, &queued);
+        if (rc)
+            goto out;
+        if (cv_strmap_put(&b->seen, b->certs[i].id, i)) {
+            rc = cv_redis_set_error(s->r, CV_ERR_NOMEM, "out of memory");
+            goto out;
+        }
+        k += strlen(k) + 1;
+    }
+    rc = append(s, &queued, 1, exec);
+    if (rc)
+        goto out;
+    rc = finish_transaction(s, queued, aborted);
+out:
+    cv_reply_free(olds);
+    return rc;
+}
+
+int cv_store_put_certificates(struct cv_store *s, const struct cv_stored_cert *certs, size_t n,
+                              const char *actor)
+{
+    struct put_batch b = {certs, n, actor};
+    size_t total = 0;
+    bool aborted = false;
+    int rc = CV_OK;
+
+    cv_strmap_init(&b.seen);
+    if (n == 0)
+        goto out;
+    if (!certs || n > CV_STORE_BATCH_MAX) {
+        rc = cv_redis_set_error(s->r, CV_ERR_USAGE, "a batch holds 1..%d records, not %zu",
+                                CV_STORE_BATCH_MAX, n);
+        goto out;
+    }
+    for (size_t i = 0; i < n; i++) {
+        rc = check_id(s, certs[i].id, "certificate id");
+        if (!rc && no_supplier(certs[i].supplier_id))
+            rc = check_id(s, certs[i].supplier_id, "supplier id");
+        if (!rc && !certs[i].json)
+            rc = cv_redis_set_error(s->r, CV_ERR_USAGE, "certificate %s has no record",
+                                    certs[i].id);
+        if (rc)
+            goto out;
+        total += strlen(s->tagged) + sizeof(K_CERT) + strlen(certs[i].id);
+    }
+    b.argv = malloc((n + 2) * sizeof(*b.argv));
+    b.keys = malloc(total);
+    if (!b.argv || !b.keys) {
+        rc = cv_redis_set_error(s->r, CV_ERR_NOMEM, "out of memory");
+        goto out;
+    }
+    for (size_t i = 0, off = 0; i < n; i++)
+        off += (size_t)sprintf(b.keys + off, "%s" K_CERT "%s", s->tagged, certs[i].id) + 1;
+    now_iso(b.at);
+
+    for (int attempt = 0;; attempt++) {
+        rc = put_attempt(s, &b, &aborted);
+        if (rc || !aborted)
+            break;
+        if (attempt + 1 == WATCH_RETRIES) {
+            rc = cv_redis_set_error(s->r, CV_ERR_CONFLICT,
+                                    "records kept changing under %d attempts; nothing written",
+                                    WATCH_RETRIES);
+            break;
+        }
+        retry_pause(s, attempt);
+    }
+out:
+    cv_strmap_cleanup(&b.seen);
+    free(b.argv);
+    free(b.keys);
+    return done(s, rc);
+}
+
+/* GET of a string key: '*value' malloc'd, CV_ERR_NOT_FOUND for nil. */
+static int get_string(struct cv_store *s, const char *k, char **value)
+{
+    struct cv_reply *rep = NULL;
+    const char *argv[] = {"GET", k};
+    int rc = cv_redis_command(s->r, &rep, 2, argv, NULL);
+    if (rc)
+        goto out;
+    if (cv_reply_type(rep) == CV_REPLY_NIL) {
+        rc = CV_ERR_NOT_FOUND;
+        goto out;
+    }
+    if (cv_reply_type(rep) != CV_REPLY_STRING) {
+        rc = bad_reply(s, "GET");
+        goto out;
+    }
+    *value = cv_reply_strdup(rep);
+    if (!*value)
+        rc = cv_redis_set_error(s->r, CV_ERR_NOMEM, "out of memory");
+out:
+    cv_reply_free(rep);
+    return rc;
+}
+
+int cv_store_get_certificate(struct cv_store *s, const char *id, char **json)
+{
+    char k[KEY_MAX];
+    int rc;
+
+    *json = NULL;
+    rc = check_id(s, id, "certificate id");
+    if (rc)
+        goto out;
+    rc = get_string(s, key(s, k, K_CERT, id), json);
+out:
+    return done(s, rc);
+}
+
+int cv_store_get_certificates(struct cv_store *s, const char *const *ids, size_t n, char ***jsons)
+{
+    struct cv_reply *rep = NULL;
+    const char **argv = NULL;
+    char *keys = NULL, *p;
+    size_t total = 0, got = 0;
+    int rc = CV_OK;
+
+    *jsons = NULL;
+    if (n == 0)
+        goto out;
+    if (!ids || n > CV_STORE_BATCH_MAX) {
+        rc = cv_redis_set_error(s->r, CV_ERR_USAGE, "MGET of 1..%d ids, not %zu",
+                                CV_STORE_BATCH_MAX, n);
+        goto out;
+    }
+    for (size_t i = 0; i < n; i++) {
+        rc = check_id(s, ids[i], "certificate id");
+        if (rc)
+            goto out;
+        total += strlen(s->tagged) + sizeof(K_CERT) + strlen(ids[i]);
+    }
+    argv = malloc((n + 1) * sizeof(*argv));
+    keys = malloc(total);
+    if (!argv || !keys) {
+        rc = cv_redis_set_error(s->r, CV_ERR_NOMEM, "out of memory");
+        goto out;
+    }
+    argv[0] = "MGET";
+    p = keys;
+    for (size_t i = 0; i < n; i++) {
+        argv[1 + i] = p;
+        p += sprintf(p, "%s" K_CERT "%s", s->tagged, ids[i]) + 1;
+    }
+    rc = cv_redis_command(s->r, &rep, (int)n + 1, argv, NULL);
+    if (rc)
+        goto out;
+    if (cv_reply_count(rep) != n) {
+        rc = bad_reply(s, "MGET");
+        goto out;
+    }
+    rc = take_strings(s, rep, n, jsons, &got);
+out:
+    cv_reply_free(rep);
+    free(argv);
+    free(keys);
+    return done(s, rc);
+}
+
+int cv_store_delete_certificate(struct cv_store *s, const char *id, const char *actor)
+{
+    char rec[KEY_MAX], link[KEY_MAX], k1[KEY_MAX], k2[KEY_MAX], k3[KEY_MAX], at[32];
+    struct cv_reply *exists = NULL, *sup = NULL;
+    bool aborted = false;
+    int rc;
+
+    rc = check_id(s, id, "certificate id");
+    if (rc)
+        goto out;
+    key(s, rec, K_CERT, id);
+    key(s, link, K_CERT_SUPPLIER, NULL);
+    now_iso(at);
+    for (int attempt = 0;; attempt++) {
+        const char *watch[] = {"WATCH", rec}, *ex[] = {"EXISTS", rec}, *hget[] = {"HGET", link, id};
+        const char *multi[] = {"MULTI"}, *exec[] = {"EXEC"}, *unwatch[] = {"UNWATCH"};
+        const char *del[] = {"DEL", rec}, *hdel[] = {"HDEL", link, id};
+        const char *zrem1[] = {"ZREM", key(s, k1, K_INDEX_EXPIRY, NULL), id};
+        const char *zrem2[] = {"ZREM", key(s, k2, K_INDEX_SURV, NULL), id};
+        const char *srem[] = {"SREM", k3, id};
+        size_t queued = 0;
+
+        cv_reply_free(exists);
+        cv_reply_free(sup);
+        exists = sup = NULL;
+        rc = cv_redis_begin(s->r);
+        if (!rc)
+            rc = cv_redis_append(s->r, 2, watch, NULL);
+        if (!rc)
+            rc = cv_redis_append(s->r, 2, ex, NULL);
+        if (!rc)
+            rc = cv_redis_append(s->r, 3, hget, NULL);
+        if (!rc)
+            rc = cv_redis_read(s->r, NULL);
+        if (!rc)
+            rc = cv_redis_read(s->r, &exists);
+        if (!rc)
+            rc = cv_redis_read(s->r, &sup);
+        if (rc)
+            goto out;
+        if (cv_reply_integer(exists) == 0) {
+            rc = cv_redis_command(s->r, NULL, 1, unwatch, NULL);
+            if (!rc)
+                rc = CV_ERR_NOT_FOUND;
+            goto out;
+        }
+        rc = append(s, &queued, 1, multi);
+        if (!rc)
+            rc = append(s, &queued, 2, del);
+        if (!rc)
+            rc = append(s, &queued, 3, zrem1);
+        if (!rc)
+            rc = append(s, &queued, 3, zrem2);
+        if (!rc && cv_reply_type(sup) == CV_REPLY_STRING) {
+            key(s, k3, K_SUPPLIER_CERTS, cv_reply_str(sup, NULL));
+            rc = append(s, &queued, 3, srem);
+            if (!rc)
+                rc = append(s, &queued, 3, hdel);
+        }
+        if (!rc)
+            rc = append_change(s, &queued, at, actor, "delete", "certificate", id);
+        if (!rc)
+            rc = append(s, &queued, 1, exec);
+        if (!rc)
+            rc = finish_transaction(s, queued, &aborted);
+        if (rc || !aborted)
+            break;
+        if (attempt + 1 == WATCH_RETRIES) {
+            rc = cv_redis_set_error(s->r, CV_ERR_CONFLICT, "certificate %s kept changing", id);
+            break;
+        }
+        retry_pause(s, attempt);
+    }
+out:
+    cv_reply_free(exists);
+    cv_reply_free(sup);
+    return done(s, rc);
+}
+
+/* ---- suppliers --------------------------------------------------------------------------- */
+
+int cv_store_put_supplier(struct cv_store *s, const char *id, const char *json, const char *actor)
+{
+    char rec[KEY_MAX], all[KEY_MAX], at[32];
+    const char *multi[] = {"MULTI"}, *exec[] = {"EXEC"};
+    const char *set[] = {"SET", key(s, rec, K_SUPPLIER, id), json};
+    const char *zadd[] = {"ZADD", key(s, all, K_SUPPLIERS, NULL), "0", id};
+    size_t queued = 0;
+    bool aborted = false;
+    int rc;
+
+    rc = check_id(s, id, "supplier id");
+    if (!rc && !json)
+        rc = cv_redis_set_error(s->r, CV_ERR_USAGE, "supplier %s has no record", id);
+    if (rc)
+        goto out;
+    now_iso(at);
+    rc = cv_redis_begin(s->r);
+    if (!rc)
+        rc = append(s, &queued, 1, multi);
+    if (!rc)
+        rc = append(s, &queued, 3, set);
+    if (!rc)
+        rc = append(s, &queued, 4, zadd);
+    if (!rc)
+        rc = append_change(s, &queued, at, actor, "upsert", "supplier", id);
+    if (!rc)
+        rc = append(s, &queued, 1, exec);
+    if (!rc)
+        rc = finish_transaction(s, queued, &aborted);
+    if (!rc && aborted)
+        rc = bad_reply(s, "EXEC"); /* nothing was watched */
+out:
+    return done(s, rc);
+}
+
+int cv_store_get_supplier(struct cv_store *s, const char *id, char **json)
+{
+    char k[KEY_MAX];
+    int rc;
+
+    *json = NULL;
+    rc = check_id(s, id, "supplier id");
+    if (!rc)
+        rc = get_string(s, key(s, k, K_SUPPLIER, id), json);
+    return done(s, rc);
+}
+
+int cv_store_delete_supplier(struct cv_store *s, const char *id, const char *actor)
+{
+    char rec[KEY_MAX], set[KEY_MAX], all[KEY_MAX], link[KEY_MAX], at[32];
+    struct cv_reply *exists = NULL, *members = NULL;
+    const char **hdel = NULL;
+    bool aborted = false;
+    int rc;
+
+    rc = check_id(s, id, "supplier id");
+    if (rc)
+        goto out;
+    key(s, rec, K_SUPPLIER, id);
+    key(s, set, K_SUPPLIER_CERTS, id);
+    key(s, all, K_SUPPLIERS, NULL);
+    key(s, link, K_CERT_SUPPLIER, NULL);
+    now_iso(at);
+    for (int attempt = 0;; attempt++) {
+        const char *watch[] = {"WATCH", rec, set}, *ex[] = {"EXISTS", rec};
+        const char *smembers[] = {"SMEMBERS", set}, *unwatch[] = {"UNWATCH"};
+        const char *multi[] = {"MULTI"}, *exec[] = {"EXEC"};
+        const char *del[] = {"DEL", rec, set}, *zrem[] = {"ZREM", all, id};
+        size_t queued = 0, m;
+
+        cv_reply_free(exists);
+        cv_reply_free(members);
+        exists = members = NULL;
+        free(hdel);
+        hdel = NULL;
+        rc = cv_redis_begin(s->r);
+        if (!rc)
+            rc = cv_redis_append(s->r, 3, watch, NULL);
+        if (!rc)
+            rc = cv_redis_append(s->r, 2, ex, NULL);
+        if (!rc)
+            rc = cv_redis_append(s->r, 2, smembers, NULL);
+        if (!rc)
+            rc = cv_redis_read(s->r, NULL);
+        if (!rc)
+            rc = cv_redis_read(s->r, &exists);
+        if (!rc)
+            rc = cv_redis_read(s->r, &members);
+        if (rc)
+            goto out;
+        if (cv_reply_integer(exists) == 0) {
+            rc = cv_redis_command(s->r, NULL, 1, unwatch, NULL);
+            if (!rc)
+                rc = CV_ERR_NOT_FOUND;
+            goto out;
+        }
+        m = cv_reply_count(members);
+        rc = append(s, &queued, 1, multi);
+        if (!rc)
+            rc = append(s, &queued, 3, del);
+        if (!rc)
+            rc = append(s, &queued, 3, zrem);
+        if (!rc && m > 0) {
+            /* The certificates stay; only their links to this supplier go. */
+            hdel = malloc((m + 2) * sizeof(*hdel));
+            if (!hdel) {
+                rc = cv_redis_set_error(s->r, CV_ERR_NOMEM, "out of memory");
+                goto out;
+            }
+            hdel[0] = "HDEL";
+            hdel[1] = link;
+            for (size_t i = 0; i < m; i++)
+                hdel[2 + i] = cv_reply_str(cv_reply_at(members, i), NULL);
+            rc = append(s, &queued, (int)m + 2, hdel);
+        }
+        if (!rc)
+            rc = append_change(s, &queued, at, actor, "delete", "supplier", id);
+        if (!rc)
+            rc = append(s, &queued, 1, exec);
+        if (!rc)
+            rc = finish_transaction(s, queued, &aborted);
+        if (rc || !aborted)
+            break;
+        if (attempt + 1 == WATCH_RETRIES) {
+            rc = cv_redis_set_error(s->r, CV_ERR_CONFLICT, "supplier %s kept changing", id);
+            break;
+        }
+        retry_pause(s, attempt);
+    }
+out:
+    cv_reply_free(exists);
+    cv_reply_free(members);
+    free(hdel);
+    return done(s, rc);
+}
+
+int cv_store_list_suppliers(struct cv_store *s, const char *after, size_t limit, char ***ids,
+                            size_t *n, char **next)
+{
+    char all[KEY_MAX], min[CV_STORE_ID_MAX + 2], lim[24];
+    const char *argv[] = {"ZRANGEBYLEX", key(s, all, K_SUPPLIERS, NULL), min, "+", "LIMIT", "0",
+                          lim};
+    struct cv_reply *rep = NULL;
+    int rc = CV_OK;
+
+    *ids = NULL;
+    *n = 0;
+    *next = NULL;
+    if (limit == 0 || limit > CV_STORE_LIST_MAX) {
+        rc = cv_redis_set_error(s->r, CV_ERR_USAGE, "list limit must be 1..%d", CV_STORE_LIST_MAX);
+        goto out;
+    }
+    if (after) {
+        rc = check_id(s, after, "cursor");
+        if (rc)
+            goto out;
+        snprintf(min, sizeof(min), "(%s", after);
+    } else {
+        snprintf(min, sizeof(min), "-");
+    }
+    /* One more than asked tells whether another page follows. */
+    snprintf(lim, sizeof(lim), "%zu", limit + 1);
+    rc = cv_redis_command(s->r, &rep, 7, argv, NULL);
+    if (rc)
+        goto out;
+    rc = take_strings(s, rep, limit, ids, n);
+    if (rc)
+        goto out;
+    if (cv_reply_count(rep) > limit) {
+        *next = strdup((*ids)[limit - 1]);
+        if (!*next)
+            rc = cv_redis_set_error(s->r, CV_ERR_NOMEM, "out of memory");
+    }
+out:
+    if (rc) {
+        cv_store_free_strings(*ids, *n);
+        *ids = NULL;
+        *n = 0;
+    }
+    cv_reply_free(rep);
+    return done(s, rc);
+}
+
+static int cmp_strings(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int cv_store_supplier_certificates(struct cv_store *s, const char *supplier_id, char ***ids,
+                                   size_t *n)
+{
+    char k[KEY_MAX];
+    struct cv_reply *rep = NULL;
+    int rc;
+
+    *ids = NULL;
+    *n = 0;
+    rc = check_id(s, supplier_id, "supplier id");
+    if (rc)
+        goto out;
+    const char *argv[] = {"SMEMBERS", key(s, k, K_SUPPLIER_CERTS, supplier_id)};
+    rc = cv_redis_command(s->r, &rep, 2, argv, NULL);
+    if (rc)
+        goto out;
+    rc = take_strings(s, rep, cv_reply_count(rep), ids, n);
+    if (!rc && *n > 1)
+        qsort(*ids, *n, sizeof(**ids), cmp_strings);
+out:
+    cv_reply_free(rep);
+    return done(s, rc);
+}
+
+/* ---- indexes ----------------------------------------------------------------------------- */
+
+int cv_store_due(struct cv_store *s, enum cv_store_index index, cv_date until, size_t limit,
+                 char ***ids, size_t *n)
+{
+    char k[KEY_MAX], max[16], lim[24];
+    const char *argv[] = {"ZRANGEBYSCORE", k, "-inf", max, "LIMIT", "0", lim};
+    struct cv_reply *rep = NULL;
+    int rc = CV_OK;
+
+    *ids = NULL;
+    *n = 0;
+    if ((index != CV_INDEX_EXPIRY && index != CV_INDEX_SURVEILLANCE) || until == CV_DATE_NONE ||
+        limit == 0 || limit > CV_STORE_LIST_MAX) {
+        rc = cv_redis_set_error(s->r, CV_ERR_USAGE, "due: bad index, date or limit");
+        goto out;
+    }
+    key(s, k, index_kind(index), NULL);
+    snprintf(max, sizeof(max), "%ld", (long)until);
+    snprintf(lim, sizeof(lim), "%zu", limit);
+    rc = cv_redis_command(s->r, &rep, 7, argv, NULL);
+    if (rc)
+        goto out;
+    rc = take_strings(s, rep, limit, ids, n);
+out:
+    cv_reply_free(rep);
+    return done(s, rc);
+}
+
+/* ---- cache ------------------------------------------------------------------------------- */
+
+int cv_store_cache_get(struct cv_store *s, const char *key_, char **value)
+{
+    char k[KEY_MAX];
+    int rc;
+
+    *value = NULL;
+    rc = check_id(s, key_, "cache key");
+    if (rc)
+        goto out;
+    snprintf(k, sizeof(k), "%s%s", s->cache, key_);
+    rc = get_string(s, k, value);
+out:
+    return done(s, rc);
+}
+
+int cv_store_cache_put(struct cv_store *s, const char *key_, const char *value, int ttl_seconds)
+{
+    char k[KEY_MAX], ttl[16];
+    const char *argv[] = {"SET", k, value, "EX", ttl};
+    int rc;
+
+    rc = check_id(s, key_, "cache key");
+    if (!rc && (!value || ttl_seconds < 1))
+        rc = cv_redis_set_error(s->r, CV_ERR_USAGE, "cache entries need a value and a TTL");
+    if (rc)
+        goto out;
+    snprintf(k, sizeof(k), "%s%s", s->cache, key_);
+    snprintf(ttl, sizeof(ttl), "%d", ttl_seconds);
+    rc = cv_redis_command(s->r, NULL, 5, argv, NULL);
+out:
+    return done(s, rc);
+}
+
+/* ---- streams ----------------------------------------------------------------------------- */
+
+static int stream_key(struct cv_store *s, const char *stream, char *buf)
+{
+    for (size_t i = 0; i < sizeof(stream_names) / sizeof(stream_names[0]); i++)
+        if (stream && !strcmp(stream, stream_names[i])) {
+            key(s, buf, K_STREAM, stream);
+            return CV_OK;
+        }
+    return cv_redis_set_error(s->r, CV_ERR_USAGE, "unknown stream \"%s\" (events or changes)",
+                              stream ? stream : "(null)");
+}
+
+int cv_store_stream_add(struct cv_store *s, const char *stream, const char *const *names,
+                        const char *const *values, size_t n, char **id_out)
+{
+    char k[KEY_MAX], maxlen[24];
+    const char *argv[6 + 2 * CV_STORE_STREAM_FIELDS_MAX] = {"XADD", k, "MAXLEN", "~", maxlen,
+                                                            "*"};
+    struct cv_reply *rep = NULL;
+    int rc;
+
+    if (id_out)
+        *id_out = NULL;
+    rc = stream_key(s, stream, k);
+    if (rc)
+        goto out;
+    if (n == 0 || n > CV_STORE_STREAM_FIELDS_MAX || !names || !values) {
+        rc = cv_redis_set_error(s->r, CV_ERR_USAGE, "a stream entry has 1..%d fields",
+                                CV_STORE_STREAM_FIELDS_MAX);
+        goto out;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (!names[i] || !values[i]) {
+            rc = cv_redis_set_error(s->r, CV_ERR_USAGE, "stream field %zu is NULL", i);
+            goto out;
+        }
+        argv[6 + 2 * i] = names[i];
+        argv[7 + 2 * i] = values[i];
+    }
+    snprintf(maxlen, sizeof(maxlen), "%d", CV_STORE_STREAM_MAXLEN);
+    rc = cv_redis_command(s->r, &rep, 6 + 2 * (int)n, argv, NULL);
+    if (rc)
+        goto out;
+    if (cv_reply_type(rep) != CV_REPLY_STRING) {
+        rc = bad_reply(s, "XADD");
+        goto out;
+    }
+    if (id_out) {
+        *id_out = cv_reply_strdup(rep);
+        if (!*id_out)
+            rc = cv_redis_set_error(s->r, CV_ERR_NOMEM, "out of memory");
+    }
+out:
+    cv_reply_free(rep);
+    return done(s, rc);
+}
+
+/* "<ms>" or "<ms>-<seq>", each at most 20 digits. */
+static bool valid_stream_id(const char *id)
+{
+    size_t ms = strspn(id, "0123456789"), seq;
+    if (ms == 0 || ms > 20)
+        return false;
+    if (id[ms] == '\0')
+        return true;
+    if (id[ms] != '-')
+        return false;
+    seq = strspn(id + ms + 1, "0123456789");
+    return seq > 0 && seq <= 20 && id[ms + 1 + seq] == '\0';
+}
+
+/* Fills one entry from an XRANGE element [id, [name, value, ...]]. */
+static int take_entry(struct cv_store *s, const struct cv_reply *el, struct cv_stream_entry *e)
+{
+    const struct cv_reply *fields;
+    if (cv_reply_type(el) != CV_REPLY_ARRAY || cv_reply_count(el) != 2 ||
+        cv_reply_type(cv_reply_at(el, 0)) != CV_REPLY_STRING)
+        return bad_reply(s, "XRANGE");
+    fields = cv_reply_at(el, 1);
+    if (cv_reply_type(fields) != CV_REPLY_ARRAY || cv_reply_count(fields) % 2 != 0)
+        return bad_reply(s, "XRANGE");
+    e->id = cv_reply_strdup(cv_reply_at(el, 0));
+    e->n = cv_reply_count(fields) / 2;
+    if (e->n) {
+        e->names = calloc(e->n, sizeof(*e->names));
+        e->values = calloc(e->n, sizeof(*e->values));
+    }
+    if (!e->id || (e->n && (!e->names || !e->values)))
+        return cv_redis_set_error(s->r, CV_ERR_NOMEM, "out of memory");
+    for (size_t i = 0; i < e->n; i++) {
+        e->names[i] = cv_reply_strdup(cv_reply_at(fields, 2 * i));
+        e->values[i] = cv_reply_strdup(cv_reply_at(fields, 2 * i + 1));
+        if (!e->names[i] || !e->values[i])
+            return cv_redis_set_error(s->r, CV_ERR_NOMEM, "out of memory");
+    }
+    return CV_OK;
+}
+
+int cv_store_stream_read(struct cv_store *s, const char *stream, const char *after, size_t count,
+                         struct cv_stream_entry **entries, size_t *n)
+{
+    char k[KEY_MAX], start[STREAM_ID_MAX], cnt[24];
+    const char *argv[] = {"XRANGE", k, start, "+", "COUNT", cnt};
+    struct cv_reply *rep = NULL;
+    size_t got;
+    int rc;
+
+    *entries = NULL;
+    *n = 0;
+    rc = stream_key(s, stream, k);
+    if (rc)
+        goto out;
+    if (count == 0 || count > CV_STORE_STREAM_READ_MAX) {
+        rc = cv_redis_set_error(s->r, CV_ERR_USAGE, "read 1..%d stream entries",
+                                CV_STORE_STREAM_READ_MAX);
+        goto out;
+    }
+    if (!after || !strcmp(after, "0")) {
+        snprintf(start, sizeof(start), "-");
+    } else if (valid_stream_id(after)) {
+        snprintf(start, sizeof(start), "(%s", after); /* exclusive: Redis >= 6.2 */
+    } else {
+        rc = cv_redis_set_error(s->r, CV_ERR_USAGE, "bad stream id \"%.40s\"", after);
+        goto out;
+    }
+    snprintf(cnt, sizeof(cnt), "%zu", count);
+    rc = cv_redis_command(s->r, &rep, 6, argv, NULL);
+    if (rc)
+        goto out;
+    if (cv_reply_type(rep) != CV_REPLY_ARRAY) {
+        rc = bad_reply(s, "XRANGE");
+        goto out;
+    }
+    got = cv_reply_count(rep);
+    if (got == 0)
+        goto out;
+    *entries = calloc(got, sizeof(**entries));
+    if (!*entries) {
+        rc = cv_redis_set_error(s->r, CV_ERR_NOMEM, "out of memory");
+        goto out;
+    }
+    *n = got;
+    for (size_t i = 0; i < got && !rc; i++)
+        rc = take_entry(s, cv_reply_at(rep, i), &(*entries)[i]);
+out:
+    if (rc) {
+        cv_store_free_stream_entries(*entries, *n);
+        *entries = NULL;
+        *n = 0;
+    }
+    cv_reply_free(rep);
+    return done(s, rc);
+}
+
+void cv_store_free_stream_entries(struct cv_stream_entry *e, size_t n)
+{
+    if (!e)
+        return;
+    for (size_t i = 0; i < n; i++) {
+        free(e[i].id);
+        cv_store_free_strings(e[i].names, e[i].n);
+        cv_store_free_strings(e[i].values, e[i].n);
+    }
+    free(e);
+}
+
+void cv_store_free_strings(char **v, size_t n)
+{
+    if (!v)
+        return;
+    for (size_t i = 0; i < n; i++)
+        free(v[i]);
+    free(v);
+}

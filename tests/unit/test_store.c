@@ -1,0 +1,1101 @@
+/* Unit tests for src/store/store.c and src/store/redis.c against real redis-servers started by
+ * tests/redis_harness.c (no mocks): URL parsing, records, supplier sets, indexes, cursors, cache,
+ * streams, stats, transactions under concurrent writers, limits, AUTH/SELECT, and recovery from a
+ * killed or hung server. Key names checked here are the layout documented in docs/STORAGE.md. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <signal.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/wait.h>
+#include <cmocka.h>
+
+#include "test_util.h"
+#include "redis_harness.h"
+
+#include "certvet/date.h"
+#include "certvet/error.h"
+#include "certvet/store.h"
+#include "redis.h" /* the adapter, for URL parsing and raw checks on the server */
+
+#define P "certvet:{cv}:" /* the default prefix with the dataset's hash tag */
+
+static struct cv_test_redis server;
+
+struct fixture {
+    struct cv_store *s;
+    struct cv_redis *raw; /* a second connection for checking the keys themselves */
+};
+
+/* ---- helpers ----------------------------------------------------------------------------- */
+
+static long long now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void sleep_ms(long ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+/* Runs a NULL-terminated command on the raw connection; returns the reply (caller frees). */
+static struct cv_reply *raw(struct cv_redis *r, const char *a0, ...)
+{
+    const char *argv[16] = {a0};
+    struct cv_reply *rep = NULL;
+    va_list ap;
+    int argc = 1;
+    va_start(ap, a0);
+    while (argc < 16 && (argv[argc] = va_arg(ap, const char *)) != NULL)
+        argc++;
+    va_end(ap);
+    assert_int_equal(cv_redis_command(r, &rep, argc, argv, NULL), CV_OK);
+    return rep;
+}
+
+/* The integer reply of a NULL-terminated command (ZCARD, SCARD, EXISTS, TTL...). */
+static long long raw_int(struct cv_redis *r, const char *a0, ...)
+{
+    const char *argv[16] = {a0};
+    struct cv_reply *rep = NULL;
+    long long v;
+    va_list ap;
+    int argc = 1;
+    va_start(ap, a0);
+    while (argc < 16 && (argv[argc] = va_arg(ap, const char *)) != NULL)
+        argc++;
+    va_end(ap);
+    assert_int_equal(cv_redis_command(r, &rep, argc, argv, NULL), CV_OK);
+    assert_int_equal(cv_reply_type(rep), CV_REPLY_INTEGER);
+    v = cv_reply_integer(rep);
+    cv_reply_free(rep);
+    return v;
+}
+#define RAW_INT(r, ...) raw_int(r, __VA_ARGS__, (const char *)NULL)
+
+/* The string reply of a command, malloc'd, or NULL for nil. */
+static char *raw_str(struct cv_redis *r, const char *a0, const char *a1, const char *a2)
+{
+    struct cv_reply *rep = raw(r, a0, a1, a2, NULL);
+    char *s = cv_reply_strdup(rep);
+    cv_reply_free(rep);
+    return s;
+}
+
+static bool raw_nil(struct cv_redis *r, const char *a0, const char *a1, const char *a2)
+{
+    struct cv_reply *rep = raw(r, a0, a1, a2, NULL);
+    bool nil = cv_reply_type(rep) == CV_REPLY_NIL;
+    cv_reply_free(rep);
+    return nil;
+}
+
+static struct cv_store *open_store(const char *url, int timeout_ms)
+{
+    struct cv_store_config cfg = {url, NULL, timeout_ms};
+    struct cv_store *s = NULL;
+    char err[256];
+    int rc = cv_store_open(&cfg, &s, err, sizeof(err));
+    if (rc)
+        print_error("cv_store_open(%s): %s\n", url, err);
+    assert_int_equal(rc, CV_OK);
+    return s;
+}
+
+static struct cv_redis *open_raw(const char *url)
+{
+    struct cv_redis *r = NULL;
+    char err[256];
+    int rc = cv_redis_new(url, 5000, &r, err, sizeof(err));
+    if (rc)
+        print_error("cv_redis_new(%s): %s\n", url, err);
+    assert_int_equal(rc, CV_OK);
+    return r;
+}
+
+static struct cv_stored_cert cert(const char *id, const char *json, const char *supplier,
+                                  cv_date expiry, cv_date surveillance)
+{
+    struct cv_stored_cert c = {id, json, supplier, expiry, surveillance};
+    return c;
+}
+
+static void put1(struct cv_store *s, struct cv_stored_cert c)
+{
+    int rc = cv_store_put_certificates(s, &c, 1, "tester");
+    if (rc)
+        print_error("put %s: %s\n", c.id, cv_store_errstr(s));
+    assert_int_equal(rc, CV_OK);
+}
+
+static void assert_ids(char **ids, size_t n, const char *const *want, size_t want_n)
+{
+    assert_int_equal(n, want_n);
+    for (size_t i = 0; i < n; i++)
+        assert_string_equal(ids[i], want[i]);
+}
+
+static int server_up(void **state)
+{
+    (void)state;
+    return cv_test_redis_start(&server);
+}
+
+static int server_down(void **state)
+{
+    (void)state;
+    cv_test_redis_stop(&server);
+    return 0;
+}
+
+static int fixture_up(void **state)
+{
+    struct fixture *f = calloc(1, sizeof(*f));
+    assert_non_null(f);
+    f->raw = open_raw(server.url);
+    cv_reply_free(raw(f->raw, "FLUSHALL", NULL));
+    f->s = open_store(server.url, 2000);
+    *state = f;
+    return 0;
+}
+
+static int fixture_down(void **state)
+{
+    struct fixture *f = *state;
+    cv_store_close(f->s);
+    cv_redis_free(f->raw);
+    free(f);
+    return 0;
+}
+
+/* ---- URLs -------------------------------------------------------------------------------- */
+
+struct url_case {
+    const char *url;
+    int rc;
+    bool unix_socket;
+    const char *host_or_path;
+    int port, db;
+    const char *user, *password;
+};
+
+static const struct url_case url_cases[] = {
+    {"redis://localhost", CV_OK, false, "localhost", 6379, 0, "", ""},
+    {"redis://127.0.0.1:6380/2", CV_OK, false, "127.0.0.1", 6380, 2, "", ""},
+    {"redis://:s3cret@cache.example.com:7000/15", CV_OK, false, "cache.example.com", 7000, 15, "",
+     "s3cret"},
+    {"redis://alice:p%40ss%2Fw@host/", CV_OK, false, "host", 6379, 0, "alice", "p@ss/w"},
+    {"redis://secret@host", CV_OK, false, "host", 6379, 0, "", "secret"}, /* as redis-cli */
+    {"redis://u:p@w@host", CV_OK, false, "host", 6379, 0, "u", "p@w"},    /* last '@' */
+    {"redis://[::1]:6390/1", CV_OK, false, "::1", 6390, 1, "", ""},
+    {"REDIS://My-Host_1.local", CV_OK, false, "My-Host_1.local", 6379, 0, "", ""},
+    {"unix:///var/run/redis.sock", CV_OK, true, "/var/run/redis.sock", 6379, 0, "", ""},
+    {"unix:///tmp/r.sock?db=3&password=pw%26x", CV_OK, true, "/tmp/r.sock", 6379, 3, "", "pw&x"},
+    {"unix:///tmp/r.sock?user=bob&password=pw", CV_OK, true, "/tmp/r.sock", 6379, 0, "bob", "pw"},
+    {"unix:///tmp/r.sock?", CV_OK, true, "/tmp/r.sock", 6379, 0, "", ""},
+    {"", CV_ERR_USAGE},
+    {"http://host", CV_ERR_USAGE},
+    {"redis:/host", CV_ERR_USAGE},
+    {"redis://", CV_ERR_USAGE},
+    {"redis://:pw@", CV_ERR_USAGE},
+    {"redis://host:0", CV_ERR_USAGE},
+    {"redis://host:65536", CV_ERR_USAGE},
+    {"redis://host:", CV_ERR_USAGE},
+    {"redis://host:12ab", CV_ERR_USAGE},
+    {"redis://host/abc", CV_ERR_USAGE},
+    {"redis://host/-1", CV_ERR_USAGE},
+    {"redis://host/99999999", CV_ERR_USAGE},
+    {"redis://host?db=1", CV_ERR_USAGE},
+    {"redis://ho st", CV_ERR_USAGE},
+    {"redis://[::1", CV_ERR_USAGE},
+    {"redis://[::1]x", CV_ERR_USAGE},
+    {"redis://:%zz@host", CV_ERR_USAGE},
+    {"redis://:a%00b@host", CV_ERR_USAGE},
+    {"redis://:a%4@host", CV_ERR_USAGE},
+    {"unix://relative.sock", CV_ERR_USAGE},
+    {"unix:///tmp/x.sock?foo=1", CV_ERR_USAGE},
+    {"unix:///tmp/x.sock?db=x", CV_ERR_USAGE},
+    {"unix:///tmp/x.sock?db", CV_ERR_USAGE},
+    {"unix:///tmp/x.sock#frag", CV_ERR_USAGE},
+    {"unix:///tmp/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+     "aaaaaaaaaaaaaaaaaaaaaaaaa.sock",
+     CV_ERR_USAGE},
+    {"rediss://host", CV_ERR_UNSUPPORTED},
+};
+
+static void test_url_table(void **state)
+{
+    (void)state;
+    int fails = 0;
+    for (size_t i = 0; i < N_ELEMS(url_cases); i++) {
+        const struct url_case *t = &url_cases[i];
+        struct cv_redis_url u;
+        char err[256];
+        int rc = cv_redis_parse_url(t->url, &u, err, sizeof(err));
+        EXPECT(fails, rc == t->rc, "%s: rc %d, want %d (%s)\n", t->url, rc, t->rc, err);
+        if (rc != CV_OK || t->rc != CV_OK) {
+            EXPECT(fails, rc == CV_OK || err[0] != '\0', "%s: no message\n", t->url);
+            continue;
+        }
+        EXPECT(fails, u.unix_socket == t->unix_socket, "%s: unix %d\n", t->url, u.unix_socket);
+        EXPECT(fails, !strcmp(t->unix_socket ? u.path : u.host, t->host_or_path),
+               "%s: host/path '%s'\n", t->url, t->unix_socket ? u.path : u.host);
+        EXPECT(fails, t->unix_socket || u.port == t->port, "%s: port %d\n", t->url, u.port);
+        EXPECT(fails, u.db == t->db, "%s: db %d\n", t->url, u.db);
+        EXPECT(fails, !strcmp(u.user, t->user), "%s: user '%s'\n", t->url, u.user);
+        EXPECT(fails, !strcmp(u.password, t->password), "%s: password '%s'\n", t->url,
+               u.password);
+    }
+    assert_int_equal(fails, 0);
+}
+
+/* Error messages name what is wrong, never the password. */
+static void test_url_errors_hide_password(void **state)
+{
+    (void)state;
+    struct cv_redis_url u;
+    char err[256];
+    assert_int_equal(cv_redis_parse_url("redis://:hunter2@ho st:1", &u, err, sizeof(err)),
+                     CV_ERR_USAGE);
+    assert_null(strstr(err, "hunter2"));
+    assert_non_null(strstr(err, "host"));
+}
+
+/* A TCP address where nothing listens fails at once with CV_ERR_UNAVAILABLE. */
+static void test_open_refused(void **state)
+{
+    (void)state;
+    struct cv_store_config cfg = {"redis://127.0.0.1:1", NULL, 1000};
+    struct cv_store *s = (struct cv_store *)&cfg;
+    char err[256];
+    long long t0 = now_ms();
+    assert_int_equal(cv_store_open(&cfg, &s, err, sizeof(err)), CV_ERR_UNAVAILABLE);
+    assert_null(s);
+    assert_true(now_ms() - t0 < 1500);
+    assert_non_null(strstr(err, "127.0.0.1:1"));
+    cfg.url = "redis://host:99999";
+    assert_int_equal(cv_store_open(&cfg, &s, err, sizeof(err)), CV_ERR_USAGE);
+}
+
+/* ---- certificates ------------------------------------------------------------------------ */
+
+static void test_put_batch_and_read_back(void **state)
+{
+    struct fixture *f = *state;
+    struct cv_stored_cert batch[] = {
+        cert("c_1", "{\"n\":1}", "S1", 20000, 19800),
+        cert("c_2", "{\"n\":2}", "S1", 20100, CV_DATE_NONE),
+        cert("c_3", "{\"n\":\"three \\\"quoted\\\"\"}", NULL, CV_DATE_NONE, CV_DATE_NONE),
+    };
+    const char *ids[] = {"c_1", "missing", "c_3"};
+    const char *s1[] = {"c_1", "c_2"};
+    char *json = NULL, **jsons = NULL, **members = NULL;
+    struct cv_stream_entry *e = NULL;
+    size_t n = 0;
+
+    assert_int_equal(cv_store_put_certificates(f->s, batch, 3, "alice"), CV_OK);
+    assert_string_equal(cv_store_errstr(f->s), "");
+    assert_int_equal(cv_store_get_certificate(f->s, "c_2", &json), CV_OK);
+    assert_string_equal(json, "{\"n\":2}");
+    free(json);
+    assert_int_equal(cv_store_get_certificate(f->s, "nope", &json), CV_ERR_NOT_FOUND);
+    assert_null(json);
+
+    assert_int_equal(cv_store_get_certificates(f->s, ids, 3, &jsons), CV_OK);
+    assert_string_equal(jsons[0], "{\"n\":1}");
+    assert_null(jsons[1]);
+    assert_string_equal(jsons[2], batch[2].json);
+    cv_store_free_strings(jsons, 3);
+    assert_int_equal(cv_store_get_certificates(f->s, ids, 0, &jsons), CV_OK);
+    assert_null(jsons);
+
+    assert_int_equal(cv_store_supplier_certificates(f->s, "S1", &members, &n), CV_OK);
+    assert_ids(members, n, s1, 2);
+    cv_store_free_strings(members, n);
+    assert_int_equal(cv_store_supplier_certificates(f->s, "nobody", &members, &n), CV_OK);
+    assert_int_equal(n, 0);
+    assert_null(members);
+
+    /* The key layout of docs/STORAGE.md. */
+    assert_int_equal(RAW_INT(f->raw, "EXISTS", P "cert:c_1"), 1);
+    assert_int_equal(RAW_INT(f->raw, "ZCARD", P "index:expiry"), 2);
+    assert_int_equal(RAW_INT(f->raw, "ZCARD", P "index:surveillance"), 1);
+    assert_int_equal(RAW_INT(f->raw, "SCARD", P "supplier-certs:S1"), 2);
+    assert_int_equal(RAW_INT(f->raw, "HLEN", P "cert-supplier"), 2);
+    char *score = raw_str(f->raw, "ZSCORE", P "index:expiry", "c_2");
+    assert_string_equal(score, "20100");
+    free(score);
+
+    /* One change entry per record, with who, what and when. */
+    assert_int_equal(cv_store_stream_read(f->s, "changes", NULL, 10, &e, &n), CV_OK);
+    assert_int_equal(n, 3);
+    const char *names[] = {"at", "actor", "action", "kind", "id"};
+    for (size_t i = 0; i < 5; i++)
+        assert_string_equal(e[2].names[i], names[i]);
+    assert_int_equal(strlen(e[2].values[0]), strlen("2025-03-01T12:00:00.000Z"));
+    assert_int_equal(e[2].values[0][10], 'T');
+    assert_string_equal(e[2].values[1], "alice");
+    assert_string_equal(e[2].values[2], "upsert");
+    assert_string_equal(e[2].values[3], "certificate");
+    assert_string_equal(e[2].values[4], "c_3");
+    cv_store_free_stream_entries(e, n);
+}
+
+static void test_upsert_is_idempotent(void **state)
+{
+    struct fixture *f = *state;
+    char *json = NULL;
+
+    put1(f->s, cert("c_1", "{\"v\":1}", "S1", 20000, 20010));
+    long long keys = RAW_INT(f->raw, "DBSIZE");
+    put1(f->s, cert("c_1", "{\"v\":2}", "S1", 20000, 20010));
+    put1(f->s, cert("c_1", "{\"v\":3}", "S1", 20000, 20010));
+    assert_int_equal(cv_store_get_certificate(f->s, "c_1", &json), CV_OK);
+    assert_string_equal(json, "{\"v\":3}");
+    free(json);
+    assert_int_equal(RAW_INT(f->raw, "DBSIZE"), keys);
+    assert_int_equal(RAW_INT(f->raw, "ZCARD", P "index:expiry"), 1);
+    assert_int_equal(RAW_INT(f->raw, "ZCARD", P "index:surveillance"), 1);
+    assert_int_equal(RAW_INT(f->raw, "SCARD", P "supplier-certs:S1"), 1);
+    assert_int_equal(RAW_INT(f->raw, "XLEN", P "stream:changes"), 3);
+
+    /* The same id twice in one batch is applied in order: the second wins, one entry each. */
+    struct cv_stored_cert twice[] = {cert("c_2", "{\"v\":\"a\"}", "S1", 20000, CV_DATE_NONE),
+                                     cert("c_2", "{\"v\":\"b\"}", "S2", 20050, CV_DATE_NONE)};
+    assert_int_equal(cv_store_put_certificates(f->s, twice, 2, "t"), CV_OK);
+    assert_int_equal(cv_store_get_certificate(f->s, "c_2", &json), CV_OK);
+    assert_string_equal(json, "{\"v\":\"b\"}");
+    free(json);
+    assert_int_equal(RAW_INT(f->raw, "SISMEMBER", P "supplier-certs:S1", "c_2"), 0);
+    assert_int_equal(RAW_INT(f->raw, "SISMEMBER", P "supplier-certs:S2", "c_2"), 1);
+    char *link = raw_str(f->raw, "HGET", P "cert-supplier", "c_2");
+    assert_string_equal(link, "S2");
+    free(link);
+    char *score = raw_str(f->raw, "ZSCORE", P "index:expiry", "c_2");
+    assert_string_equal(score, "20050");
+    free(score);
+}
+
+static void test_supplier_change_moves_membership(void **state)
+{
+    struct fixture *f = *state;
+    char *link;
+
+    put1(f->s, cert("c_1", "{}", "S1", 20000, CV_DATE_NONE));
+    put1(f->s, cert("c_2", "{}", "S1", 20000, CV_DATE_NONE));
+    put1(f->s, cert("c_1", "{}", "S2", 20000, CV_DATE_NONE));
+    assert_int_equal(RAW_INT(f->raw, "SISMEMBER", P "supplier-certs:S1", "c_1"), 0);
+    assert_int_equal(RAW_INT(f->raw, "SISMEMBER", P "supplier-certs:S1", "c_2"), 1);
+    assert_int_equal(RAW_INT(f->raw, "SISMEMBER", P "supplier-certs:S2", "c_1"), 1);
+    link = raw_str(f->raw, "HGET", P "cert-supplier", "c_1");
+    assert_string_equal(link, "S2");
+    free(link);
+
+    /* No supplier (NULL or "") unlinks. */
+    put1(f->s, cert("c_1", "{}", "", 20000, CV_DATE_NONE));
+    assert_int_equal(RAW_INT(f->raw, "EXISTS", P "supplier-certs:S2"), 0);
+    assert_true(raw_nil(f->raw, "HGET", P "cert-supplier", "c_1"));
+    put1(f->s, cert("c_2", "{}", NULL, 20000, CV_DATE_NONE));
+    assert_int_equal(RAW_INT(f->raw, "EXISTS", P "supplier-certs:S1"), 0);
+    assert_int_equal(RAW_INT(f->raw, "HLEN", P "cert-supplier"), 0);
+}
+
+static void test_delete_removes_everything(void **state)
+{
+    struct fixture *f = *state;
+    char *json = NULL;
+    struct cv_stream_entry *e = NULL;
+    size_t n = 0;
+
+    put1(f->s, cert("c_1", "{}", "S1", 20000, 19900));
+    put1(f->s, cert("c_2", "{}", "S1", 20001, 19901));
+    assert_int_equal(cv_store_delete_certificate(f->s, "c_1", "bob"), CV_OK);
+    assert_int_equal(cv_store_get_certificate(f->s, "c_1", &json), CV_ERR_NOT_FOUND);
+    assert_true(raw_nil(f->raw, "ZSCORE", P "index:expiry", "c_1"));
+    assert_true(raw_nil(f->raw, "ZSCORE", P "index:surveillance", "c_1"));
+    assert_true(raw_nil(f->raw, "HGET", P "cert-supplier", "c_1"));
+    assert_int_equal(RAW_INT(f->raw, "SISMEMBER", P "supplier-certs:S1", "c_1"), 0);
+    assert_int_equal(RAW_INT(f->raw, "SISMEMBER", P "supplier-certs:S1", "c_2"), 1);
+    assert_int_equal(RAW_INT(f->raw, "ZCARD", P "index:expiry"), 1);
+    assert_int_equal(cv_store_delete_certificate(f->s, "c_1", "bob"), CV_ERR_NOT_FOUND);
+
+    /* A record without a supplier deletes as well. */
+    put1(f->s, cert("c_3", "{}", NULL, CV_DATE_NONE, CV_DATE_NONE));
+    assert_int_equal(cv_store_delete_certificate(f->s, "c_3", NULL), CV_OK);
+    assert_int_equal(RAW_INT(f->raw, "EXISTS", P "cert:c_3"), 0);
+
+    assert_int_equal(cv_store_stream_read(f->s, "changes", NULL, 100, &e, &n), CV_OK);
+    assert_int_equal(n, 5); /* three upserts, two deletes (the miss is not logged) */
+    assert_string_equal(e[2].values[1], "bob");
+    assert_string_equal(e[2].values[2], "delete");
+    assert_string_equal(e[2].values[4], "c_1");
+    assert_string_equal(e[4].values[1], "unknown");
+    cv_store_free_stream_entries(e, n);
+}
+
+static void test_no_date_removes_index_entry(void **state)
+{
+    struct fixture *f = *state;
+    put1(f->s, cert("c_1", "{}", NULL, 20000, 19000));
+    put1(f->s, cert("c_1", "{}", NULL, CV_DATE_NONE, 19000));
+    assert_true(raw_nil(f->raw, "ZSCORE", P "index:expiry", "c_1"));
+    assert_false(raw_nil(f->raw, "ZSCORE", P "index:surveillance", "c_1"));
+    put1(f->s, cert("c_1", "{}", NULL, 20000, CV_DATE_NONE));
+    assert_false(raw_nil(f->raw, "ZSCORE", P "index:expiry", "c_1"));
+    assert_true(raw_nil(f->raw, "ZSCORE", P "index:surveillance", "c_1"));
+}
+
+static void test_due(void **state)
+{
+    struct fixture *f = *state;
+    cv_date d0 = cv_date_from_ymd(2026, 1, 1);
+    struct cv_stored_cert batch[] = {
+        cert("c_a", "{}", NULL, d0 + 30, d0 + 5),
+        cert("c_b", "{}", NULL, d0 + 10, CV_DATE_NONE),
+        cert("c_c", "{}", NULL, d0 + 20, d0 - 400), /* long overdue: dates before 1970 work too */
+        cert("c_d", "{}", NULL, d0 + 100, d0 + 1),
+        cert("c_e", "{}", NULL, CV_DATE_NONE, CV_DATE_NONE),
+        cert("c_f", "{}", NULL, d0 + 10, CV_DATE_NONE), /* same day as c_b: ties by id */
+        cert("c_old", "{}", NULL, -800, CV_DATE_NONE),
+    };
+    const char *upto25[] = {"c_old", "c_b", "c_f", "c_c"};
+    const char *all[] = {"c_old", "c_b", "c_f", "c_c", "c_a", "c_d"};
+    const char *surv[] = {"c_c", "c_d"};
+    char **ids = NULL;
+    size_t n = 0;
+
+    assert_int_equal(cv_store_put_certificates(f->s, batch, N_ELEMS(batch), "t"), CV_OK);
+    assert_int_equal(cv_store_due(f->s, CV_INDEX_EXPIRY, d0 + 25, 10, &ids, &n), CV_OK);
+    assert_ids(ids, n, upto25, 4);
+    cv_store_free_strings(ids, n);
+    assert_int_equal(cv_store_due(f->s, CV_INDEX_EXPIRY, d0 + 25, 2, &ids, &n), CV_OK);
+    assert_ids(ids, n, upto25, 2);
+    cv_store_free_strings(ids, n);
+    assert_int_equal(cv_store_due(f->s, CV_INDEX_EXPIRY, d0 + 10000, 100, &ids, &n), CV_OK);
+    assert_ids(ids, n, all, 6);
+    cv_store_free_strings(ids, n);
+    assert_int_equal(cv_store_due(f->s, CV_INDEX_EXPIRY, -1000, 100, &ids, &n), CV_OK);
+    assert_int_equal(n, 0);
+    assert_null(ids);
+    assert_int_equal(cv_store_due(f->s, CV_INDEX_SURVEILLANCE, d0 + 1, 100, &ids, &n), CV_OK);
+    assert_ids(ids, n, surv, 2);
+    cv_store_free_strings(ids, n);
+
+    assert_int_equal(cv_store_due(f->s, CV_INDEX_EXPIRY, d0, 0, &ids, &n), CV_ERR_USAGE);
+    assert_int_equal(cv_store_due(f->s, CV_INDEX_EXPIRY, CV_DATE_NONE, 5, &ids, &n),
+                     CV_ERR_USAGE);
+    assert_int_equal(cv_store_due(f->s, (enum cv_store_index)7, d0, 5, &ids, &n), CV_ERR_USAGE);
+    assert_non_null(strstr(cv_store_errstr(f->s), "due"));
+}
+
+/* ---- suppliers --------------------------------------------------------------------------- */
+
+static void test_suppliers_and_pagination(void **state)
+{
+    struct fixture *f = *state;
+    char id[16], *json = NULL, *next = NULL, **ids = NULL, *cursor = NULL;
+    size_t n = 0, pages = 0, total = 0;
+
+    /* Written out of order; listed in byte order. */
+    for (int i = 24; i >= 0; i--) {
+        snprintf(id, sizeof(id), "sup-%02d", (i * 7) % 25);
+        assert_int_equal(cv_store_put_supplier(f->s, id, "{\"name\":\"x\"}", "t"), CV_OK);
+    }
+    assert_int_equal(cv_store_put_supplier(f->s, "sup-03", "{\"name\":\"y\"}", "t"), CV_OK);
+    assert_int_equal(cv_store_get_supplier(f->s, "sup-03", &json), CV_OK);
+    assert_string_equal(json, "{\"name\":\"y\"}");
+    free(json);
+    assert_int_equal(cv_store_get_supplier(f->s, "sup-99", &json), CV_ERR_NOT_FOUND);
+
+    do {
+        assert_int_equal(cv_store_list_suppliers(f->s, cursor, 10, &ids, &n, &next), CV_OK);
+        for (size_t i = 0; i < n; i++) {
+            snprintf(id, sizeof(id), "sup-%02zu", total + i);
+            assert_string_equal(ids[i], id);
+        }
+        total += n;
+        pages++;
+        if (next)
+            assert_string_equal(next, ids[n - 1]);
+        cv_store_free_strings(ids, n);
+        free(cursor);
+        cursor = next;
+    } while (cursor);
+    assert_int_equal(total, 25);
+    assert_int_equal(pages, 3);
+
+    /* A last page that is exactly full says so (no empty extra page). */
+    for (int i = 20; i < 25; i++) {
+        snprintf(id, sizeof(id), "sup-%02d", i);
+        assert_int_equal(cv_store_delete_supplier(f->s, id, "t"), CV_OK);
+    }
+    assert_int_equal(cv_store_list_suppliers(f->s, "sup-09", 10, &ids, &n, &next), CV_OK);
+    assert_int_equal(n, 10);
+    assert_string_equal(ids[0], "sup-10");
+    assert_null(next);
+    cv_store_free_strings(ids, n);
+    assert_int_equal(cv_store_list_suppliers(f->s, "zzz", 10, &ids, &n, &next), CV_OK);
+    assert_int_equal(n, 0);
+    assert_null(next);
+    assert_int_equal(cv_store_list_suppliers(f->s, NULL, 0, &ids, &n, &next), CV_ERR_USAGE);
+}
+
+static void test_delete_supplier_unlinks_certificates(void **state)
+{
+    struct fixture *f = *state;
+    char *json = NULL, **ids = NULL;
+    size_t n = 0;
+
+    assert_int_equal(cv_store_put_supplier(f->s, "S1", "{}", "t"), CV_OK);
+    put1(f->s, cert("c_1", "{\"s\":1}", "S1", 20000, CV_DATE_NONE));
+    put1(f->s, cert("c_2", "{}", "S2", 20000, CV_DATE_NONE));
+    assert_int_equal(cv_store_delete_supplier(f->s, "S1", "t"), CV_OK);
+    assert_int_equal(cv_store_get_supplier(f->s, "S1", &json), CV_ERR_NOT_FOUND);
+    assert_int_equal(RAW_INT(f->raw, "EXISTS", P "supplier-certs:S1"), 0);
+    assert_int_equal(RAW_INT(f->raw, "ZCARD", P "suppliers"), 0);
+    assert_true(raw_nil(f->raw, "HGET", P "cert-supplier", "c_1"));
+    assert_false(raw_nil(f->raw, "HGET", P "cert-supplier", "c_2"));
+    assert_int_equal(cv_store_get_certificate(f->s, "c_1", &json), CV_OK); /* it stays */
+    assert_string_equal(json, "{\"s\":1}");
+    free(json);
+    assert_int_equal(cv_store_delete_supplier(f->s, "S1", "t"), CV_ERR_NOT_FOUND);
+    /* S2 has certificates but no record: nothing to delete. */
+    assert_int_equal(cv_store_delete_supplier(f->s, "S2", "t"), CV_ERR_NOT_FOUND);
+    assert_int_equal(cv_store_supplier_certificates(f->s, "S2", &ids, &n), CV_OK);
+    assert_int_equal(n, 1);
+    cv_store_free_strings(ids, n);
+    /* Re-putting the certificate links it again. */
+    put1(f->s, cert("c_1", "{}", "S1", 20000, CV_DATE_NONE));
+    assert_int_equal(RAW_INT(f->raw, "SISMEMBER", P "supplier-certs:S1", "c_1"), 1);
+}
+
+/* ---- cache, streams, stats --------------------------------------------------------------- */
+
+static void test_cache(void **state)
+{
+    struct fixture *f = *state;
+    char *v = NULL;
+
+    assert_int_equal(cv_store_cache_put(f->s, "k1", "verdict", 100), CV_OK);
+    assert_int_equal(cv_store_cache_get(f->s, "k1", &v), CV_OK);
+    assert_string_equal(v, "verdict");
+    free(v);
+    long long ttl = RAW_INT(f->raw, "TTL", "certvet:cache:k1"); /* untagged, by design */
+    assert_true(ttl > 0 && ttl <= 100);
+    assert_int_equal(cv_store_cache_get(f->s, "k2", &v), CV_ERR_NOT_FOUND);
+    assert_null(v);
+    assert_int_equal(cv_store_cache_put(f->s, "k1", "v", 0), CV_ERR_USAGE);
+    assert_int_equal(cv_store_cache_put(f->s, "k1", NULL, 10), CV_ERR_USAGE);
+
+    assert_int_equal(cv_store_cache_put(f->s, "short", "v", 1), CV_OK);
+    sleep_ms(2000);
+    assert_int_equal(cv_store_cache_get(f->s, "short", &v), CV_ERR_NOT_FOUND);
+}
+
+static void test_streams(void **state)
+{
+    struct fixture *f = *state;
+    const char *names[] = {"type", "certificate", "days"};
+    const char *values[3][3] = {{"expiring", "c_1", "30"}, {"expired", "c_2", "0"},
+                                {"verdict_changed", "c_3", "-"}};
+    char *ids[3] = {0};
+    struct cv_stream_entry *e = NULL;
+    size_t n = 0;
+
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(cv_store_stream_add(f->s, "events", names, values[i], 3, &ids[i]), CV_OK);
+    assert_int_equal(cv_store_stream_add(f->s, "events", names, values[0], 1, NULL), CV_OK);
+
+    assert_int_equal(cv_store_stream_read(f->s, "events", NULL, 10, &e, &n), CV_OK);
+    assert_int_equal(n, 4);
+    assert_string_equal(e[0].id, ids[0]);
+    assert_int_equal(e[0].n, 3);
+    assert_string_equal(e[1].names[0], "type");
+    assert_string_equal(e[1].values[0], "expired");
+    assert_string_equal(e[2].values[2], "-");
+    assert_int_equal(e[3].n, 1);
+    cv_store_free_stream_entries(e, n);
+
+    assert_int_equal(cv_store_stream_read(f->s, "events", ids[0], 2, &e, &n), CV_OK);
+    assert_int_equal(n, 2);
+    assert_string_equal(e[0].id, ids[1]);
+    assert_string_equal(e[1].id, ids[2]);
+    cv_store_free_stream_entries(e, n);
+    assert_int_equal(cv_store_stream_read(f->s, "events", "0", 1, &e, &n), CV_OK);
+    assert_int_equal(n, 1);
+    assert_string_equal(e[0].id, ids[0]);
+    cv_store_free_stream_entries(e, n);
+    assert_int_equal(cv_store_stream_read(f->s, "events", "99999999999999", 5, &e, &n), CV_OK);
+    assert_int_equal(n, 0);
+    assert_null(e);
+    assert_int_equal(cv_store_stream_read(f->s, "changes", NULL, 5, &e, &n), CV_OK);
+    assert_int_equal(n, 0);
+
+    assert_int_equal(cv_store_stream_read(f->s, "other", NULL, 5, &e, &n), CV_ERR_USAGE);
+    assert_int_equal(cv_store_stream_read(f->s, "events", "12-x", 5, &e, &n), CV_ERR_USAGE);
+    assert_int_equal(cv_store_stream_read(f->s, "events", "-", 5, &e, &n), CV_ERR_USAGE);
+    assert_int_equal(cv_store_stream_read(f->s, "events", NULL, 0, &e, &n), CV_ERR_USAGE);
+    assert_int_equal(cv_store_stream_add(f->s, "events", names, values[0], 0, NULL),
+                     CV_ERR_USAGE);
+    assert_int_equal(cv_store_stream_add(f->s, "x", names, values[0], 1, NULL), CV_ERR_USAGE);
+    for (int i = 0; i < 3; i++)
+        free(ids[i]);
+}
+
+static void test_stats_and_errstr(void **state)
+{
+    struct fixture *f = *state;
+    struct cv_store_stats a, b;
+    char *v = NULL, **ids = NULL;
+    size_t n;
+
+    cv_store_stats(f->s, &a);
+    assert_true(a.commands >= 1); /* the PING of open */
+    assert_int_equal(cv_store_cache_get(f->s, "x", &v), CV_ERR_NOT_FOUND);
+    put1(f->s, cert("c_1", "{}", "S1", 20000, 20000));
+    cv_store_stats(f->s, &b);
+    /* GET; WATCH, HMGET, MULTI, SET, SADD, HSET, ZADD, ZADD, XADD, EXEC. */
+    assert_int_equal(b.commands - a.commands, 1 + 10);
+    assert_int_equal(b.errors, a.errors);
+    assert_int_equal(b.reconnects, 0);
+
+    /* An error reply (a key of the wrong type) is an error: counted, text kept, connection kept
+     * (no reconnection), cleared by the next success. */
+    cv_reply_free(raw(f->raw, "SET", P "index:surveillance", "not a zset", NULL));
+    assert_int_equal(cv_store_due(f->s, CV_INDEX_SURVEILLANCE, 30000, 5, &ids, &n),
+                     CV_ERR_UNAVAILABLE);
+    assert_non_null(strstr(cv_store_errstr(f->s), "WRONGTYPE"));
+    assert_int_equal(cv_store_ping(f->s), CV_OK);
+    assert_string_equal(cv_store_errstr(f->s), "");
+    cv_store_stats(f->s, &b);
+    assert_int_equal(b.errors, a.errors + 1);
+    assert_int_equal(b.reconnects, 0);
+}
+
+/* Redis does not roll back a transaction when one command fails at run time (a key of the wrong
+ * type, only possible if something else wrote our keys): the call says so. docs/STORAGE.md. */
+static void test_transaction_runtime_error_is_reported(void **state)
+{
+    struct fixture *f = *state;
+    cv_reply_free(raw(f->raw, "SET", P "supplier-certs:S1", "oops", NULL));
+    struct cv_stored_cert c = cert("c_1", "{}", "S1", 20000, CV_DATE_NONE);
+    assert_int_equal(cv_store_put_certificates(f->s, &c, 1, "t"), CV_ERR_UNAVAILABLE);
+    assert_non_null(strstr(cv_store_errstr(f->s), "WRONGTYPE"));
+    assert_non_null(strstr(cv_store_errstr(f->s), "applied"));
+}
+
+static void test_usage_errors(void **state)
+{
+    struct fixture *f = *state;
+    char long_id[CV_STORE_ID_MAX + 2], *json = NULL;
+    struct cv_stored_cert c = cert(long_id, "{}", NULL, CV_DATE_NONE, CV_DATE_NONE);
+
+    memset(long_id, 'x', sizeof(long_id) - 1);
+    long_id[sizeof(long_id) - 1] = '\0';
+    assert_int_equal(cv_store_put_certificates(f->s, &c, 1, "t"), CV_ERR_USAGE);
+    assert_non_null(strstr(cv_store_errstr(f->s), "certificate id"));
+    c.id = "";
+    assert_int_equal(cv_store_put_certificates(f->s, &c, 1, "t"), CV_ERR_USAGE);
+    c.id = "ok";
+    c.json = NULL;
+    assert_int_equal(cv_store_put_certificates(f->s, &c, 1, "t"), CV_ERR_USAGE);
+    assert_int_equal(cv_store_put_certificates(f->s, &c, CV_STORE_BATCH_MAX + 1, "t"),
+                     CV_ERR_USAGE);
+    assert_int_equal(cv_store_put_certificates(f->s, NULL, 0, "t"), CV_OK); /* nothing to do */
+    assert_int_equal(cv_store_get_certificate(f->s, NULL, &json), CV_ERR_USAGE);
+    assert_int_equal(cv_store_get_certificate(f->s, long_id, &json), CV_ERR_USAGE);
+    assert_int_equal(cv_store_put_supplier(f->s, "s", NULL, "t"), CV_ERR_USAGE);
+    assert_int_equal(RAW_INT(f->raw, "DBSIZE"), 0);
+}
+
+/* A custom prefix goes before the hash tag; cache keys use the bare prefix. */
+static void test_custom_prefix(void **state)
+{
+    struct fixture *f = *state;
+    struct cv_store_config cfg = {server.url, "app1:", 2000};
+    struct cv_store *s = NULL;
+    char err[256];
+
+    assert_int_equal(cv_store_open(&cfg, &s, err, sizeof(err)), CV_OK);
+    put1(s, cert("c_1", "{}", "S1", 20000, CV_DATE_NONE));
+    assert_int_equal(cv_store_cache_put(s, "k", "v", 60), CV_OK);
+    assert_int_equal(RAW_INT(f->raw, "EXISTS", "app1:{cv}:cert:c_1"), 1);
+    assert_int_equal(RAW_INT(f->raw, "EXISTS", "app1:cache:k"), 1);
+    assert_int_equal(RAW_INT(f->raw, "EXISTS", P "cert:c_1"), 0);
+    cv_store_close(s);
+    cfg.prefix = "a-prefix-that-is-far-too-long-for-the-limit-of-sixty-four-bytes-xx";
+    assert_int_equal(cv_store_open(&cfg, &s, err, sizeof(err)), CV_ERR_USAGE);
+}
+
+/* ---- big batches and limits -------------------------------------------------------------- */
+
+#define BIG_N 10000
+
+static void test_batch_of_10000(void **state)
+{
+    struct fixture *f = *state;
+    struct cv_stored_cert *batch = calloc(BIG_N, sizeof(*batch));
+    char (*ids)[16] = calloc(BIG_N, sizeof(*ids)), (*sups)[16] = calloc(100, sizeof(*sups));
+    char *json = malloc(701), *got = NULL, **due = NULL;
+    size_t n = 0;
+
+    assert_non_null(batch);
+    assert_non_null(ids);
+    assert_non_null(sups);
+    assert_non_null(json);
+    memset(json, 'j', 700);
+    json[0] = '"';
+    json[699] = '"';
+    json[700] = '\0';
+    for (int i = 0; i < 100; i++)
+        snprintf(sups[i], sizeof(sups[i]), "S%03d", i);
+    for (int i = 0; i < BIG_N; i++) {
+        snprintf(ids[i], sizeof(ids[i]), "c_%05d", i);
+        batch[i] = cert(ids[i], json, sups[i % 100], 20000 + i % 365, 19900 + i % 400);
+    }
+    assert_int_equal(cv_store_put_certificates(f->s, batch, BIG_N, "bulk"), CV_OK);
+    assert_int_equal(RAW_INT(f->raw, "ZCARD", P "index:expiry"), BIG_N);
+    assert_int_equal(RAW_INT(f->raw, "ZCARD", P "index:surveillance"), BIG_N);
+    assert_int_equal(RAW_INT(f->raw, "SCARD", P "supplier-certs:S042"), BIG_N / 100);
+    assert_int_equal(RAW_INT(f->raw, "HLEN", P "cert-supplier"), BIG_N);
+    assert_int_equal(RAW_INT(f->raw, "XLEN", P "stream:changes"), BIG_N);
+    assert_int_equal(cv_store_get_certificate(f->s, "c_09999", &got), CV_OK);
+    assert_string_equal(got, json);
+    free(got);
+    assert_int_equal(cv_store_due(f->s, CV_INDEX_EXPIRY, 20000 + 365, BIG_N, &due, &n), CV_OK);
+    assert_int_equal(n, BIG_N);
+    assert_string_equal(due[0], "c_00000");
+    cv_store_free_strings(due, n);
+
+    /* Again, every record moving to another supplier: one transaction, sets follow. */
+    for (int i = 0; i < BIG_N; i++)
+        batch[i].supplier_id = sups[(i + 1) % 100];
+    assert_int_equal(cv_store_put_certificates(f->s, batch, BIG_N, "bulk"), CV_OK);
+    assert_int_equal(RAW_INT(f->raw, "SISMEMBER", P "supplier-certs:S001", "c_00000"), 1);
+    assert_int_equal(RAW_INT(f->raw, "SISMEMBER", P "supplier-certs:S000", "c_00000"), 0);
+    assert_int_equal(RAW_INT(f->raw, "SCARD", P "supplier-certs:S042"), BIG_N / 100);
+    free(batch);
+    free(ids);
+    free(sups);
+    free(json);
+}
+
+/* A reply past CV_STORE_REPLY_MAX is refused (the named limit), and the store reconnects. */
+static void test_reply_limit(void **state)
+{
+    struct fixture *f = *state;
+    size_t big = CV_STORE_REPLY_MAX + 1;
+    char *v = malloc(big + 1), *got = NULL;
+    struct cv_store_stats st;
+
+    assert_non_null(v);
+    memset(v, 'v', big);
+    v[big] = '\0';
+    assert_int_equal(cv_store_cache_put(f->s, "huge", v, 60), CV_OK);
+    free(v);
+    assert_int_equal(cv_store_cache_get(f->s, "huge", &got), CV_ERR_TOO_LARGE);
+    assert_null(got);
+    assert_non_null(strstr(cv_store_errstr(f->s), "larger"));
+    assert_int_equal(cv_store_ping(f->s), CV_OK);
+    cv_store_stats(f->s, &st);
+    assert_int_equal(st.reconnects, 1);
+    cv_reply_free(raw(f->raw, "DEL", "certvet:cache:huge", NULL));
+}
+
+/* Two processes move the same certificates between suppliers at the same time. The optimistic
+ * transaction (WATCH on the records) keeps every certificate in exactly the set its link and its
+ * record name. */
+static int run_mover(const char *url, unsigned seed, int rounds)
+{
+    struct cv_store_config cfg = {url, NULL, 5000};
+    struct cv_store *s = NULL;
+    char ids[20][8], json[20][32], err[256];
+    struct cv_stored_cert batch[20];
+    const char *sups[] = {"SA", "SB", "SC", NULL};
+    int bad = 0;
+
+    if (cv_store_open(&cfg, &s, err, sizeof(err)))
+        return 1;
+    for (int r = 0; r < rounds; r++) {
+        for (int i = 0; i < 20; i++) {
+            const char *sup = sups[rand_r(&seed) % 4];
+            snprintf(ids[i], sizeof(ids[i]), "c_%02d", (int)(rand_r(&seed) % 20));
+            snprintf(json[i], sizeof(json[i]), "{\"s\":\"%s\"}", sup ? sup : "");
+            batch[i] = cert(ids[i], json[i], sup, 20000, CV_DATE_NONE);
+        }
+        int rc = cv_store_put_certificates(s, batch, 20, "mover");
+        if (rc != CV_OK && rc != CV_ERR_CONFLICT)
+            bad++;
+    }
+    cv_store_close(s);
+    return bad;
+}
+
+static void test_concurrent_writers_stay_consistent(void **state)
+{
+    struct fixture *f = *state;
+    int status = 0;
+    pid_t child = fork();
+
+    assert_true(child >= 0);
+    if (child == 0) /* no cmocka in the child: it reports through its exit status */
+        _exit(run_mover(server.url, 7, 500) ? 1 : 0);
+    assert_int_equal(run_mover(server.url, 11, 500), 0);
+    assert_int_equal(waitpid(child, &status, 0), child);
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+
+    for (int i = 0; i < 20; i++) {
+        char id[8], *json = NULL, *link, want[32];
+        int sets = 0;
+        snprintf(id, sizeof(id), "c_%02d", i);
+        if (cv_store_get_certificate(f->s, id, &json) == CV_ERR_NOT_FOUND)
+            continue;
+        link = raw_str(f->raw, "HGET", P "cert-supplier", id);
+        snprintf(want, sizeof(want), "{\"s\":\"%s\"}", link ? link : "");
+        assert_string_equal(json, want);
+        for (const char *const *sp = (const char *const[]){"SA", "SB", "SC", NULL}; *sp; sp++) {
+            char k[64];
+            snprintf(k, sizeof(k), P "supplier-certs:%s", *sp);
+            if (RAW_INT(f->raw, "SISMEMBER", k, id)) {
+                sets++;
+                assert_non_null(link);
+                assert_string_equal(link, *sp);
+            }
+        }
+        assert_int_equal(sets, link ? 1 : 0);
+        free(link);
+        free(json);
+    }
+}
+
+/* The race the WATCH is there for, made deterministic with CLIENT PAUSE WRITE: another client
+ * moves c_1 from S1 to S2, and its transaction is held by the pause before ours reads the old
+ * supplier (still S1) and is held in turn. When the pause ends the other one commits first; ours
+ * must notice (EXEC aborted), read again and leave c_1 in S3 only. Without the WATCH it would stay
+ * in S2 as well. */
+static void test_lost_race_is_retried(void **state)
+{
+    struct fixture *f = *state;
+    char *link;
+    int status = 0;
+    pid_t child;
+
+    put1(f->s, cert("c_1", "{\"s\":\"S1\"}", "S1", 20000, CV_DATE_NONE));
+    cv_reply_free(raw(f->raw, "CLIENT", "PAUSE", "700", "WRITE", NULL));
+    child = fork();
+    assert_true(child >= 0);
+    if (child == 0) { /* the other writer; sends its whole transaction at once */
+        struct cv_redis *w = NULL;
+        char err[256];
+        const char *cmds[][5] = {{"MULTI"},
+                                 {"SET", P "cert:c_1", "{\"s\":\"S2\"}"},
+                                 {"SREM", P "supplier-certs:S1", "c_1"},
+                                 {"SADD", P "supplier-certs:S2", "c_1"},
+                                 {"HSET", P "cert-supplier", "c_1", "S2"},
+                                 {"EXEC"}};
+        const int argc[] = {1, 3, 3, 3, 4, 1};
+        int bad = cv_redis_new(server.url, 5000, &w, err, sizeof(err)) || cv_redis_begin(w);
+        for (int i = 0; !bad && i < 6; i++)
+            bad = cv_redis_append(w, argc[i], cmds[i], NULL);
+        for (int i = 0; !bad && i < 6; i++)
+            bad = cv_redis_read(w, NULL);
+        cv_redis_free(w);
+        _exit(bad ? 1 : 0);
+    }
+    sleep_ms(150); /* the child's transaction is now waiting for the pause to end */
+    put1(f->s, cert("c_1", "{\"s\":\"S3\"}", "S3", 20000, CV_DATE_NONE));
+    assert_int_equal(waitpid(child, &status, 0), child);
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+
+    link = raw_str(f->raw, "HGET", P "cert-supplier", "c_1");
+    assert_string_equal(link, "S3");
+    free(link);
+    assert_int_equal(RAW_INT(f->raw, "SISMEMBER", P "supplier-certs:S3", "c_1"), 1);
+    assert_int_equal(RAW_INT(f->raw, "SISMEMBER", P "supplier-certs:S2", "c_1"), 0);
+    assert_int_equal(RAW_INT(f->raw, "SISMEMBER", P "supplier-certs:S1", "c_1"), 0);
+}
+
+/* ---- faults: a killed server, a hung server ---------------------------------------------- */
+
+static void test_killed_server_then_back(void **state)
+{
+    (void)state;
+    struct cv_test_redis own = {0};
+    struct cv_store *s;
+    struct cv_store_stats st;
+    char *json = NULL;
+    long long t0;
+    int rc = -1;
+
+    assert_int_equal(cv_test_redis_start(&own), 0);
+    s = open_store(own.url, 500);
+    put1(s, cert("c_1", "{}", NULL, 20000, CV_DATE_NONE));
+
+    cv_test_redis_kill(&own);
+    t0 = now_ms();
+    assert_int_equal(cv_store_get_certificate(s, "c_1", &json), CV_ERR_UNAVAILABLE);
+    assert_int_equal(cv_store_ping(s), CV_ERR_UNAVAILABLE);
+    assert_int_equal(cv_store_put_certificates(
+                         s, &(struct cv_stored_cert){"c_2", "{}", NULL, 1, 1}, 1, "t"),
+                     CV_ERR_UNAVAILABLE);
+    assert_true(now_ms() - t0 < 2000); /* bounded: no hang on a dead server */
+    assert_true(strlen(cv_store_errstr(s)) > 0);
+
+    assert_int_equal(cv_test_redis_restart(&own), 0);
+    t0 = now_ms();
+    while (now_ms() - t0 < 5000 && (rc = cv_store_ping(s)) != CV_OK)
+        sleep_ms(50);
+    assert_int_equal(rc, CV_OK);
+    assert_string_equal(cv_store_errstr(s), "");
+    put1(s, cert("c_3", "{\"back\":true}", "S1", 20000, CV_DATE_NONE));
+    assert_int_equal(cv_store_get_certificate(s, "c_3", &json), CV_OK);
+    assert_string_equal(json, "{\"back\":true}");
+    free(json);
+    cv_store_stats(s, &st);
+    assert_true(st.reconnects >= 1);
+    assert_true(st.errors >= 3);
+    cv_store_close(s);
+    cv_test_redis_stop(&own);
+}
+
+static void test_hung_server_times_out(void **state)
+{
+    (void)state;
+    struct cv_test_redis own = {0};
+    struct cv_store *s;
+    long long t0, took;
+    int rc = -1;
+
+    assert_int_equal(cv_test_redis_start(&own), 0);
+    s = open_store(own.url, 300);
+    kill(own.pid, SIGSTOP);
+    t0 = now_ms();
+    rc = cv_store_ping(s);
+    took = now_ms() - t0;
+    assert_int_equal(rc, CV_ERR_UNAVAILABLE);
+    assert_non_null(strstr(cv_store_errstr(s), "timed out"));
+    assert_true(took >= 250 && took < 1500);
+    kill(own.pid, SIGCONT);
+    t0 = now_ms();
+    while (now_ms() - t0 < 5000 && (rc = cv_store_ping(s)) != CV_OK)
+        sleep_ms(50);
+    assert_int_equal(rc, CV_OK);
+    cv_store_close(s);
+    cv_test_redis_stop(&own);
+}
+
+/* ---- AUTH and SELECT --------------------------------------------------------------------- */
+
+static struct cv_test_redis secured = {.password = "s3cret"};
+
+static int secured_up(void **state)
+{
+    (void)state;
+    return cv_test_redis_start(&secured);
+}
+
+static int secured_down(void **state)
+{
+    (void)state;
+    cv_test_redis_stop(&secured);
+    return 0;
+}
+
+static void test_auth_and_select(void **state)
+{
+    (void)state;
+    struct cv_store_config cfg = {NULL, NULL, 1000};
+    struct cv_store *s = NULL;
+    struct cv_redis *db3, *db0;
+    char url[256], err[256], *json = NULL;
+
+    snprintf(url, sizeof(url), "%s?password=s3cret&db=3", secured.url);
+    cfg.url = url;
+    assert_int_equal(cv_store_open(&cfg, &s, err, sizeof(err)), CV_OK);
+    put1(s, cert("c_1", "{}", NULL, 20000, CV_DATE_NONE));
+    assert_int_equal(cv_store_get_certificate(s, "c_1", &json), CV_OK);
+    free(json);
+    cv_store_close(s);
+    db3 = open_raw(url);
+    snprintf(url, sizeof(url), "%s?password=s3cret", secured.url);
+    db0 = open_raw(url);
+    assert_int_equal(RAW_INT(db3, "EXISTS", P "cert:c_1"), 1);
+    assert_int_equal(RAW_INT(db0, "EXISTS", P "cert:c_1"), 0);
+
+    /* An ACL user. */
+    cv_reply_free(raw(db0, "ACL", "SETUSER", "alice", "on", ">alicepw", "~*", "&*", "+@all", NULL));
+    snprintf(url, sizeof(url), "%s?user=alice&password=alicepw", secured.url);
+    assert_int_equal(cv_store_open(&cfg, &s, err, sizeof(err)), CV_OK);
+    cv_store_close(s);
+    cv_redis_free(db3);
+    cv_redis_free(db0);
+
+    /* No password: the PING of open is refused. A wrong one: AUTH fails; neither message shows
+     * the password. */
+    cfg.url = secured.url;
+    assert_int_equal(cv_store_open(&cfg, &s, err, sizeof(err)), CV_ERR_UNAVAILABLE);
+    assert_null(s);
+    assert_non_null(strstr(err, "NOAUTH"));
+    snprintf(url, sizeof(url), "%s?password=wrong-guess", secured.url);
+    cfg.url = url;
+    assert_int_equal(cv_store_open(&cfg, &s, err, sizeof(err)), CV_ERR_UNAVAILABLE);
+    assert_non_null(strstr(err, "AUTH"));
+    assert_null(strstr(err, "wrong-guess"));
+    /* A database that does not exist. */
+    snprintf(url, sizeof(url), "%s?password=s3cret&db=99", secured.url);
+    assert_int_equal(cv_store_open(&cfg, &s, err, sizeof(err)), CV_ERR_UNAVAILABLE);
+    assert_non_null(strstr(err, "SELECT"));
+}
+
+int main(void)
+{
+    const struct CMUnitTest plain[] = {
+        cmocka_unit_test(test_url_table),
+        cmocka_unit_test(test_url_errors_hide_password),
+        cmocka_unit_test(test_open_refused),
+    };
+#define T(f) cmocka_unit_test_setup_teardown(f, fixture_up, fixture_down)
+    const struct CMUnitTest store[] = {
+        T(test_put_batch_and_read_back),
+        T(test_upsert_is_idempotent),
+        T(test_supplier_change_moves_membership),
+        T(test_delete_removes_everything),
+        T(test_no_date_removes_index_entry),
+        T(test_due),
+        T(test_suppliers_and_pagination),
+        T(test_delete_supplier_unlinks_certificates),
+        T(test_cache),
+        T(test_streams),
+        T(test_stats_and_errstr),
+        T(test_transaction_runtime_error_is_reported),
+        T(test_usage_errors),
+        T(test_custom_prefix),
+        T(test_batch_of_10000),
+        T(test_reply_limit),
+        T(test_concurrent_writers_stay_consistent),
+        T(test_lost_race_is_retried),
+    };
+#undef T
+    const struct CMUnitTest faults[] = {
+        cmocka_unit_test(test_killed_server_then_back),
+        cmocka_unit_test(test_hung_server_times_out),
+    };
+    const struct CMUnitTest auth[] = {
+        cmocka_unit_test(test_auth_and_select),
+    };
+    int failed = 0;
+    failed += cmocka_run_group_tests_name("url", plain, NULL, NULL);
+    failed += cmocka_run_group_tests_name("store", store, server_up, server_down);
+    failed += cmocka_run_group_tests_name("faults", faults, NULL, NULL);
+    failed += cmocka_run_group_tests_name("auth", auth, secured_up, secured_down);
+    return failed ? 1 : 0;
+}
