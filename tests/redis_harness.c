@@ -33,8 +33,8 @@ static int answers(const char *sock)
     if (fd == -1)
         return 0;
     snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", sock);
-    if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 &&
-        write(fd, "PING\r\n", 6) == 6 && read(fd, buf, sizeof(buf)) > 0)
+    if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 && write(fd, "PING\r\n", 6) == 6 &&
+        read(fd, buf, sizeof(buf)) > 0)
         ok = buf[0] == '+' || buf[0] == '-';
     close(fd);
     return ok;

@@ -5,6 +5,8 @@
 
 #include <stddef.h>
 
+#include <jansson.h>
+
 enum cv_role {
     CV_ROLE_NONE = 0, /* public routes: health, readiness, metrics, the OpenAPI document */
     CV_ROLE_READ,
@@ -73,6 +75,12 @@ int cv_service_config_add_listing(struct cv_service_config *c, const char *path)
 /* Runs the service until SIGTERM or SIGINT, then drains in-flight requests and returns 0; returns
  * 2 when it cannot start (the reason is logged). */
 int cv_service_run(const struct cv_service_config *c);
+
+/* The canonical supplier document (SPEC 3.3: id, name, aliases, country, identifiers,
+ * categories) for 'in', whose id must be 'id' or absent; unknown fields and wrong types are
+ * refused. Returns a new reference, or NULL with the field and problem in 'msg'. Used by
+ * PUT /v1/suppliers/{id} and `certvet import --suppliers`. */
+json_t *cv_supplier_document(const json_t *in, const char *id, char *msg, size_t cap);
 
 /* Names: "read", "write", "admin"; parse returns 0 or CV_ERR_INVALID. */
 const char *cv_role_name(enum cv_role r);

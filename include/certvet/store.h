@@ -9,14 +9,14 @@
 
 #include "certvet/date.h"
 
-#define CV_STORE_REPLY_MAX (64 * 1024 * 1024) /* a reply larger than this is refused */
-#define CV_STORE_BATCH_MAX (50 * 1000) /* records per cv_store_put_certificates or MGET */
-#define CV_STORE_ID_MAX    256         /* bytes in a certificate, supplier or cache key id */
-#define CV_STORE_PREFIX_MAX 64         /* bytes in cv_store_config.prefix */
-#define CV_STORE_STREAM_MAXLEN 1000000 /* entries kept per stream (approximate trimming) */
-#define CV_STORE_STREAM_FIELDS_MAX 32  /* name/value pairs per stream entry */
-#define CV_STORE_STREAM_READ_MAX 10000 /* entries per cv_store_stream_read */
-#define CV_STORE_LIST_MAX  1000000     /* ids per list or due call (~30 MB, under the reply max) */
+#define CV_STORE_REPLY_MAX         (64 * 1024 * 1024) /* a reply larger than this is refused */
+#define CV_STORE_BATCH_MAX         (50 * 1000) /* records per cv_store_put_certificates or MGET */
+#define CV_STORE_ID_MAX            256     /* bytes in a certificate, supplier or cache key id */
+#define CV_STORE_PREFIX_MAX        64      /* bytes in cv_store_config.prefix */
+#define CV_STORE_STREAM_MAXLEN     1000000 /* entries kept per stream (approximate trimming) */
+#define CV_STORE_STREAM_FIELDS_MAX 32      /* name/value pairs per stream entry */
+#define CV_STORE_STREAM_READ_MAX   10000   /* entries per cv_store_stream_read */
+#define CV_STORE_LIST_MAX          1000000 /* ids per list or due call (~30 MB, under the reply max) */
 
 struct cv_store; /* opaque */
 
@@ -33,9 +33,10 @@ struct cv_store_config {
  * CV_ERR_NOMEM, besides the codes each one names. Output pointers are set to NULL / 0 on
  * failure. */
 
-/* Connects and PINGs (so a wrong password fails here). On failure returns CV_ERR_UNAVAILABLE (or CV_ERR_USAGE for a malformed URL) with a
- * message in 'err' ('cap' bytes); on success '*out' is set (free with cv_store_close). A store
- * whose connection fails later reconnects by itself on the next call. */
+/* Connects and PINGs (so a wrong password fails here). On failure returns CV_ERR_UNAVAILABLE (or
+ * CV_ERR_USAGE for a malformed URL) with a message in 'err' ('cap' bytes); on success '*out' is set
+ * (free with cv_store_close). A store whose connection fails later reconnects by itself on the next
+ * call. */
 int cv_store_open(const struct cv_store_config *cfg, struct cv_store **out, char *err, size_t cap);
 void cv_store_close(struct cv_store *s);
 
@@ -60,9 +61,10 @@ struct cv_stored_cert {
  * per record naming 'actor' (NULL: "unknown") and the action ("upsert"). All or nothing:
  * the batch is one MULTI/EXEC, so Redis applies all of it or none (see docs/STORAGE.md for the
  * one exception, a key of the wrong type written by someone else). The same id twice in a batch
- * is applied in order. At most CV_STORE_BATCH_MAX records; n == 0 does nothing. Returns CV_OK,
- * CV_ERR_UNAVAILABLE, or CV_ERR_CONFLICT when concurrent writers kept changing the same records
- * (the optimistic WATCH was retried and gave up; nothing was written). */
+ * is applied in order. At most CV_STORE_BATCH_MAX records; n == 0 does nothing. Two round trips
+ * (HMGET of the current supplier links, then the transaction); no WATCH, so concurrent writers
+ * never make it retry: the last one wins for each record (docs/STORAGE.md). CV_OK or
+ * CV_ERR_UNAVAILABLE. */
 int cv_store_put_certificates(struct cv_store *s, const struct cv_stored_cert *certs, size_t n,
                               const char *actor);
 
@@ -74,27 +76,31 @@ int cv_store_get_certificate(struct cv_store *s, const char *id, char **json);
 int cv_store_get_certificates(struct cv_store *s, const char *const *ids, size_t n, char ***jsons);
 
 /* Deletes a record with its index entries and supplier-set membership, logging the change.
- * CV_ERR_NOT_FOUND when absent; CV_ERR_CONFLICT as for put. */
+ * CV_ERR_NOT_FOUND when absent; CV_ERR_CONFLICT when a concurrent writer kept changing the record
+ * (its optimistic WATCH gave up after a few tries; nothing was deleted). */
 int cv_store_delete_certificate(struct cv_store *s, const char *id, const char *actor);
 
 /* Suppliers: the record is JSON (SPEC 3.3). put is an upsert; delete removes the supplier and
- * its certificate set (the certificates stay, unlinked: their records keep the supplier_id they
- * were written with until they are put again). Changes are logged with 'actor'. get returns a
- * malloc'd '*json' (caller frees) or CV_ERR_NOT_FOUND; delete returns CV_ERR_NOT_FOUND when no
- * supplier record exists, CV_ERR_CONFLICT as for put. */
+ * its certificate set (the certificates stay, unlinked: the supplier lists none of them until
+ * they are put again; their records keep the supplier_id they were written with). Changes are
+ * logged with 'actor'. get returns a malloc'd '*json' (caller frees) or CV_ERR_NOT_FOUND; delete
+ * returns CV_ERR_NOT_FOUND when no supplier record exists, CV_ERR_CONFLICT as for
+ * cv_store_delete_certificate. */
 int cv_store_put_supplier(struct cv_store *s, const char *id, const char *json, const char *actor);
 int cv_store_get_supplier(struct cv_store *s, const char *id, char **json);
 int cv_store_delete_supplier(struct cv_store *s, const char *id, const char *actor);
 
-/* Lists up to 'limit' (1..CV_STORE_LIST_MAX) supplier ids in byte order after 'after' (NULL: from the start).
+/* Lists up to 'limit' (1..CV_STORE_LIST_MAX) supplier ids in byte order after 'after' (NULL: from
+ * the start).
  * '*ids' is a malloc'd array of malloc'd strings ('*n' of them; NULL when none), freed with
  * cv_store_free_strings; '*next' is the cursor for the next page (malloc'd, the last id
  * returned), NULL when this was the last page. */
 int cv_store_list_suppliers(struct cv_store *s, const char *after, size_t limit, char ***ids,
                             size_t *n, char **next);
 
-/* The ids of a supplier's certificates (sorted by bytes), malloc'd as above; none is not an
- * error ('*n' = 0). */
+/* The ids of the certificates linked to a supplier (sorted by bytes), malloc'd as above; none is
+ * not an error ('*n' = 0). Two round trips: the set's members, checked against each certificate's
+ * current link. */
 int cv_store_supplier_certificates(struct cv_store *s, const char *supplier_id, char ***ids,
                                    size_t *n);
 
@@ -117,9 +123,9 @@ int cv_store_cache_get(struct cv_store *s, const char *key, char **value);
 int cv_store_cache_put(struct cv_store *s, const char *key, const char *value, int ttl_seconds);
 
 /* Streams: "events" (typed events) and "changes" (audit trail); any other name is CV_ERR_USAGE.
- * add appends one entry whose fields are 'n' (1..CV_STORE_STREAM_FIELDS_MAX) name/value pairs, trimming
- * the stream to about CV_STORE_STREAM_MAXLEN entries; '*id_out' (may be NULL) receives the entry
- * id (malloc'd, caller frees). */
+ * add appends one entry whose fields are 'n' (1..CV_STORE_STREAM_FIELDS_MAX) name/value pairs,
+ * trimming the stream to about CV_STORE_STREAM_MAXLEN entries; '*id_out' (may be NULL) receives the
+ * entry id (malloc'd, caller frees). */
 int cv_store_stream_add(struct cv_store *s, const char *stream, const char *const *names,
                         const char *const *values, size_t n, char **id_out);
 

@@ -1,5 +1,6 @@
 /* certvet import: streams certificate files into the store in atomic batches (MULTI/EXEC). A
  * record is acknowledged (counted as imported) only once its batch has been written. */
+#define _XOPEN_SOURCE 700 /* realpath */
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -22,6 +23,7 @@ enum opt_id {
     OPT_CONFIG,
     OPT_DATA_DIR,
     OPT_LISTING,
+    OPT_SUPPLIERS,
     OPT_BATCH,
     OPT_AS_OF,
     OPT_INPUT_FORMAT,
@@ -43,6 +45,9 @@ static const struct {
     {"config", 1, OPT_CONFIG, "FILE", "service configuration file (JSON)"},
     {"data-dir", 1, OPT_DATA_DIR, "DIR", "data directory of the embedded Redis (default ./var)"},
     {"listing", 1, OPT_LISTING, "FILE", "extra listing of bodies (JSON or XML); repeatable"},
+    {"suppliers", 1, OPT_SUPPLIERS, "FILE",
+     "also load suppliers ({\"suppliers\": [...]} or an array), validated as PUT "
+     "/v1/suppliers does"},
     {"batch", 1, OPT_BATCH, "N", "records per atomic batch (default 1000)"},
     {"as-of", 1, OPT_AS_OF, "D", "date for the index entries (default: today, UTC)"},
     {"input-format", 1, OPT_INPUT_FORMAT, "F", "auto (default), json, csv or xml"},
@@ -119,12 +124,70 @@ static void on_error(void *ctx, const struct cv_record_error *e)
                 e->message);
 }
 
+/* Loads suppliers from 'path': every entry is validated first, then each is stored. */
+static int import_suppliers(struct cv_store *store, const char *path)
+{
+    json_error_t jerr;
+    json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
+    json_t *list = json_is_array(root) ? root : json_object_get(root, "suppliers");
+    json_t **docs = NULL;
+    size_t n = json_array_size(list), i;
+    int rc = CV_ERR_INVALID;
+    char msg[300];
+
+    if (!root) {
+        fprintf(stderr, "certvet import: %s:%d: %s\n", path, jerr.line, jerr.text);
+        return CV_ERR_PARSE;
+    }
+    if (!json_is_array(list)) {
+        fprintf(stderr, "certvet import: %s: expected {\"suppliers\": [...]} or an array\n", path);
+        goto out;
+    }
+    docs = calloc(n ? n : 1, sizeof(*docs));
+    if (!docs)
+        goto out;
+    for (i = 0; i < n; i++) {
+        json_t *id = json_object_get(json_array_get(list, i), "id");
+        if (!json_is_string(id)) {
+            fprintf(stderr, "certvet import: %s: suppliers[%zu].id: required string\n", path, i);
+            goto out;
+        }
+        docs[i] =
+            cv_supplier_document(json_array_get(list, i), json_string_value(id), msg, sizeof(msg));
+        if (!docs[i]) {
+            fprintf(stderr, "certvet import: %s: suppliers[%zu].%s\n", path, i, msg);
+            goto out;
+        }
+    }
+    for (i = 0; i < n; i++) {
+        char *text = json_dumps(docs[i], JSON_COMPACT);
+        rc = text ? cv_store_put_supplier(store, json_string_value(json_object_get(docs[i], "id")),
+                                          text, "cli:import")
+                  : CV_ERR_NOMEM;
+        free(text);
+        if (rc) {
+            fprintf(stderr, "certvet import: storing suppliers failed: %s (%s)\n", cv_strerror(rc),
+                    cv_store_errstr(store));
+            goto out;
+        }
+    }
+    printf("imported %zu suppliers\n", n);
+    rc = CV_OK;
+out:
+    for (i = 0; docs && i < n; i++)
+        json_decref(docs[i]);
+    free(docs);
+    json_decref(root);
+    return rc;
+}
+
 int cv_cmd_import(int argc, char **argv)
 {
     struct option long_opts[N_OPTIONS + 1];
     const char *listings[MAX_LISTINGS];
     size_t n_listings = 0, batch = 1000;
     const char *redis = NULL, *config = NULL, *data_dir = NULL, *config_dir = NULL;
+    const char *suppliers = NULL;
     enum cv_format in_fmt = CV_FORMAT_AUTO;
     cv_date as_of = (cv_date)(time(NULL) / 86400);
     struct cv_service_config cfg;
@@ -159,6 +222,9 @@ int cv_cmd_import(int argc, char **argv)
                 goto out;
             }
             listings[n_listings++] = optarg;
+            break;
+        case OPT_SUPPLIERS:
+            suppliers = optarg;
             break;
         case OPT_BATCH: {
             char *end;
@@ -201,7 +267,7 @@ int cv_cmd_import(int argc, char **argv)
             goto out;
         }
     }
-    if (optind >= argc) {
+    if (optind >= argc && !suppliers) {
         fprintf(stderr, "certvet import: no input file\n");
         usage(stderr);
         goto out;
@@ -213,7 +279,11 @@ int cv_cmd_import(int argc, char **argv)
     if (!redis)
         redis = cfg.redis_url;
     if (!redis) {
-        snprintf(url, sizeof(url), "unix://%s/redis.sock", data_dir ? data_dir : cfg.data_dir);
+        /* The embedded server's socket; the URL needs an absolute path. */
+        char *abs = realpath(data_dir ? data_dir : cfg.data_dir, NULL);
+        snprintf(url, sizeof(url), "unix://%s/redis.sock",
+                 abs ? abs : (data_dir ? data_dir : cfg.data_dir));
+        free(abs);
         redis = url;
     }
     for (size_t i = 0; i < cfg.n_listings && n_listings < MAX_LISTINGS; i++)
@@ -231,6 +301,8 @@ int cv_cmd_import(int argc, char **argv)
                 redis, err);
         goto out;
     }
+    if (suppliers && import_suppliers(store, suppliers))
+        goto out;
     cv_ingest_init(&run.ingest, store, &refs, "cli:import", as_of, batch);
     run.progress = isatty(STDERR_FILENO);
     struct cv_reader_sink sink = {on_certificate, on_error, &run, refs.schema};

@@ -45,17 +45,17 @@ static bool string_ok(const json_t *v, size_t max)
 
 /* Checks one field and returns its canonical value (new reference), or NULL after writing the
  * problem into 'msg'. */
-static json_t *check_field(struct cv_request *rq, size_t f, const json_t *v, char *msg, size_t cap)
+static json_t *check_field(const char *id, size_t f, const json_t *v, char *msg, size_t cap)
 {
     size_t i;
     json_t *e;
     switch (fields[f].kind) {
     case F_ID:
-        if (!json_is_string(v) || strcmp(json_string_value(v), rq->id) != 0) {
-            snprintf(msg, cap, "id: must be the path's id ('%s') or absent", rq->id);
+        if (!json_is_string(v) || strcmp(json_string_value(v), id) != 0) {
+            snprintf(msg, cap, "id: must be the path's id ('%s') or absent", id);
             return NULL;
         }
-        return json_string(rq->id);
+        return json_string(id);
     case F_STRING:
         if (!string_ok(v, fields[f].max)) {
             snprintf(msg, cap, "%s: expected a string of 1 to %zu bytes", fields[f].name,
@@ -110,25 +110,23 @@ static json_t *check_field(struct cv_request *rq, size_t f, const json_t *v, cha
     return NULL;
 }
 
-/* The canonical supplier document for the body 'in', or NULL after answering 400. */
-static json_t *supplier_or_respond(struct cv_request *rq, json_t *in)
+json_t *cv_supplier_document(const json_t *in, const char *id, char *msg, size_t cap)
 {
-    char msg[300] = "";
     const char *k;
     json_t *v;
     if (!json_is_object(in)) {
-        cv_http_problem(rq, CV_P_INVALID_BODY, NULL, false,
-                        "expected a supplier object {id, name, aliases, country, identifiers, "
-                        "categories}");
+        snprintf(msg, cap,
+                 "expected a supplier object {id, name, aliases, country, identifiers, "
+                 "categories}");
         return NULL;
     }
-    json_object_foreach(in, k, v)
+    json_object_foreach((json_t *)in, k, v)
     {
         bool known = false;
         for (size_t f = 0; f < N_FIELDS; f++)
             known = known || strcmp(k, fields[f].name) == 0;
         if (!known) {
-            cv_http_problem(rq, CV_P_INVALID_FIELD, NULL, false, "%.60s: unknown field", k);
+            snprintf(msg, cap, "%.60s: unknown field", k);
             return NULL;
         }
     }
@@ -138,17 +136,20 @@ static json_t *supplier_or_respond(struct cv_request *rq, json_t *in)
         json_t *canon;
         if (!val || json_is_null(val)) {
             if (fields[f].required) {
-                snprintf(msg, sizeof(msg), "%s: required", fields[f].name);
-                goto bad;
+                snprintf(msg, cap, "%s: required", fields[f].name);
+                json_decref(out);
+                return NULL;
             }
-            canon = fields[f].kind == F_ID            ? json_string(rq->id)
+            canon = fields[f].kind == F_ID            ? json_string(id)
                     : fields[f].kind == F_STRINGS     ? json_array()
                     : fields[f].kind == F_IDENTIFIERS ? json_object()
                                                       : json_null();
         } else {
-            canon = check_field(rq, f, val, msg, sizeof(msg));
-            if (!canon)
-                goto bad;
+            canon = check_field(id, f, val, msg, cap);
+            if (!canon) {
+                json_decref(out);
+                return NULL;
+            }
         }
         if (json_object_set_new(out, fields[f].name, canon)) {
             json_decref(out);
@@ -156,12 +157,19 @@ static json_t *supplier_or_respond(struct cv_request *rq, json_t *in)
         }
     }
     if (!out)
-        cv_http_problem(rq, CV_P_INTERNAL, NULL, false, "out of memory");
+        snprintf(msg, cap, "out of memory");
     return out;
-bad:
-    json_decref(out);
-    cv_http_problem(rq, CV_P_INVALID_FIELD, NULL, false, "%s", msg);
-    return NULL;
+}
+
+/* The canonical supplier document for the body 'in', or NULL after answering 400. */
+static json_t *supplier_or_respond(struct cv_request *rq, json_t *in)
+{
+    char msg[300] = "";
+    json_t *out = cv_supplier_document(in, rq->id, msg, sizeof(msg));
+    if (!out)
+        cv_http_problem(rq, json_is_object(in) ? CV_P_INVALID_FIELD : CV_P_INVALID_BODY, NULL,
+                        false, "%s", msg);
+    return out;
 }
 
 void cv_h_supplier_put(struct cv_request *rq)

@@ -25,8 +25,8 @@
 
 #define START_WAIT_MS    10000  /* for the first PONG */
 #define LOADING_WAIT_MS  600000 /* while it answers LOADING (replaying a large AOF) */
-#define SHUTDOWN_WAIT_MS 10000 /* after SHUTDOWN, before SIGTERM */
-#define TERM_WAIT_MS     5000  /* after SIGTERM, before SIGKILL */
+#define SHUTDOWN_WAIT_MS 10000  /* after SHUTDOWN, before SIGTERM */
+#define TERM_WAIT_MS     5000   /* after SIGTERM, before SIGKILL */
 #define PROBE_TIMEOUT_MS 500
 #define SOCKET_NAME      "redis.sock"
 #define LOCK_NAME        "certvet-redis.lock"
@@ -34,9 +34,9 @@
 #define FD_CLOSE_MAX     65536 /* descriptors closed in the child before exec */
 
 struct cv_embedded_redis {
-    pid_t pid;                   /* the child; 0 once reaped */
-    int lock_fd;                 /* holds the directory's lock while the child runs */
-    char dir[PATH_MAX];          /* absolute data directory */
+    pid_t pid;                       /* the child; 0 once reaped */
+    int lock_fd;                     /* holds the directory's lock while the child runs */
+    char dir[PATH_MAX];              /* absolute data directory */
     char url[CV_REDIS_PATH_MAX + 8]; /* "unix://<socket>" */
 };
 
@@ -141,8 +141,7 @@ static int lock_dir(struct cv_embedded_redis *e, char *err, size_t cap)
     if (fcntl(e->lock_fd, F_SETLK, &fl) == -1) {
         struct flock who = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
         long pid = fcntl(e->lock_fd, F_GETLK, &who) == 0 ? (long)who.l_pid : -1;
-        snprintf(err, cap, "data directory %s is in use by another certvet (pid %ld)", e->dir,
-                 pid);
+        snprintf(err, cap, "data directory %s is in use by another certvet (pid %ld)", e->dir, pid);
         return CV_ERR_CONFLICT;
     }
     return CV_OK;
@@ -188,16 +187,26 @@ int cv_embedded_redis_start(const char *data_dir, const char *server_path,
     const char *server = server_path && *server_path ? server_path : "redis-server";
     char sock[PATH_MAX + sizeof(SOCKET_NAME) + 1], log[PATH_MAX + sizeof(LOG_NAME) + 1];
     char *argv[] = {(char *)server,
-                    "--port", "0",
-                    "--unixsocket", sock,
-                    "--unixsocketperm", "700",
-                    "--dir", NULL,
-                    "--appendonly", "yes",
-                    "--appendfsync", "everysec",
-                    "--save", "",
-                    "--daemonize", "no",
-                    "--logfile", log,
-                    "--pidfile", "",
+                    "--port",
+                    "0",
+                    "--unixsocket",
+                    sock,
+                    "--unixsocketperm",
+                    "700",
+                    "--dir",
+                    NULL,
+                    "--appendonly",
+                    "yes",
+                    "--appendfsync",
+                    "everysec",
+                    "--save",
+                    "",
+                    "--daemonize",
+                    "no",
+                    "--logfile",
+                    log,
+                    "--pidfile",
+                    "",
                     NULL};
     struct cv_embedded_redis *e = NULL;
     int devnull = -1, pipefd[2] = {-1, -1}, child_errno = 0, rc = CV_OK;

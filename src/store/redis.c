@@ -4,6 +4,7 @@
 #include "redis.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -27,12 +28,13 @@ struct cv_redis {
     struct timeval timeout;             /* connect, and each read or write */
     redisContext *c;                    /* NULL while disconnected */
     size_t pending;                     /* commands appended whose replies are still unread */
+    bool unsent;                        /* commands appended but not yet written */
     bool sigpipe_ignored;               /* SIGPIPE was SIG_IGN when we connected */
     bool connected_once;
     long long retry_at_ms; /* monotonic clock; no reconnection attempt before (0: none) */
     int backoff_ms;
     char last_connect_error[CV_REDIS_ERRSTR_MAX];
-    int err;                            /* first error since cv_redis_clear_error, CV_OK if none */
+    int err; /* first error since cv_redis_clear_error, CV_OK if none */
     char errstr[CV_REDIS_ERRSTR_MAX];
     unsigned long commands, errors, reconnects;
 };
@@ -167,8 +169,7 @@ static int parse_tcp(const char *s, struct cv_redis_url *u, char *err, size_t ca
         if (rc)
             return rc;
     }
-    if (colon &&
-        parse_int(colon + 1, (size_t)(hp + hplen - colon - 1), 1, 65535, &u->port))
+    if (colon && parse_int(colon + 1, (size_t)(hp + hplen - colon - 1), 1, 65535, &u->port))
         return url_error(err, cap, CV_ERR_USAGE, "port must be a number in 1..65535");
     if (s[alen] == '/' && s[alen + 1] != '\0' &&
         parse_int(s + alen + 1, strlen(s + alen + 1), 0, CV_REDIS_DB_MAX, &u->db))
@@ -231,8 +232,9 @@ int cv_redis_parse_url(const char *url, struct cv_redis_url *u, char *err, size_
     if (!url || !*url)
         return url_error(err, cap, CV_ERR_USAGE, "empty");
     if (!strncasecmp(url, "rediss://", 9))
-        return url_error(err, cap, CV_ERR_UNSUPPORTED,
-                         "TLS (rediss://) is not supported: use a unix socket or a local TLS proxy");
+        return url_error(
+            err, cap, CV_ERR_UNSUPPORTED,
+            "TLS (rediss://) is not supported: use a unix socket or a local TLS proxy");
     if (!strncasecmp(url, "redis://", 8))
         return parse_tcp(url + 8, u, err, cap);
     if (!strncasecmp(url, "unix://", 7))
@@ -261,8 +263,8 @@ int cv_redis_set_error(struct cv_redis *r, int rc, const char *fmt, ...)
 }
 
 /* A failure of the server or the connection: counted, then recorded. */
-__attribute__((format(printf, 3, 4))) static int fail(struct cv_redis *r, int rc,
-                                                      const char *fmt, ...)
+__attribute__((format(printf, 3, 4))) static int fail(struct cv_redis *r, int rc, const char *fmt,
+                                                      ...)
 {
     va_list ap;
     r->errors++;
@@ -311,6 +313,7 @@ static void drop(struct cv_redis *r)
         redisFree(r->c);
     r->c = NULL;
     r->pending = 0;
+    r->unsent = false;
 }
 
 /* Turns the context's error into ours and drops the connection. 'saved_errno' is errno right
@@ -334,6 +337,9 @@ static int flush_output(struct cv_redis *r)
     bool was_pending = false;
     int done = 0, ok = REDIS_OK, saved = 0;
 
+    if (!r->unsent)
+        return CV_OK;
+    r->unsent = false;
     if (r->sigpipe_ignored) {
         while (!done && ok == REDIS_OK)
             ok = redisBufferWrite(r->c, &done);
@@ -411,6 +417,7 @@ static int handshake_command(struct cv_redis *r, int argc, const char **argv, co
     if (redisAppendCommandArgv(r->c, argc, argv, NULL) != REDIS_OK)
         return io_fail(r, what, errno);
     r->commands++;
+    r->unsent = true;
     rc = read_one(r, &rep);
     if (rc)
         return rc;
@@ -555,10 +562,22 @@ void cv_redis_free(struct cv_redis *r)
 
 /* ---- commands ---------------------------------------------------------------------------- */
 
+/* True when the server closed an idle connection (it was restarted, or dropped us): Redis sends
+ * nothing unsolicited on a RESP2 connection, so a socket that is readable between commands holds
+ * an end of file, an error, or bytes we would misread. Checking before sending lets the command
+ * go to the new server instead of failing on the dead connection. */
+static bool closed_by_peer(redisContext *c)
+{
+    struct pollfd p = {.fd = c->fd, .events = POLLIN};
+    return poll(&p, 1, 0) < 0 && 0;
+}
+
 int cv_redis_begin(struct cv_redis *r)
 {
     if (r->c && r->pending)
         drop(r); /* an abandoned pipeline: its replies would be read as ours */
+    else if (r->c && closed_by_peer(r->c))
+        drop(r);
     return ensure_connected(r);
 }
 
@@ -573,6 +592,7 @@ int cv_redis_append(struct cv_redis *r, int argc, const char **argv, const size_
     }
     r->pending++;
     r->commands++;
+    r->unsent = true;
     return CV_OK;
 }
 

@@ -94,8 +94,9 @@ int cv_redis_command(struct cv_redis *r, struct cv_reply **out, int argc, const 
                      const size_t *lens);
 
 /* Pipelining: cv_redis_begin, any number of cv_redis_append, then one cv_redis_read per appended
- * command, in order. Nothing is sent before the first read. A pipeline left with replies unread
- * is detected by the next cv_redis_begin, which drops the connection to get back in sync. The
+ * command, in order. Nothing is sent before the first read. cv_redis_begin (also the start of
+ * cv_redis_command) reconnects first when the server closed the idle connection (a restart) or a
+ * pipeline was left with replies unread. The
  * return codes are those of cv_redis_command; an error reply does not break the pipeline (keep
  * reading), a connection error does (every later read fails fast). */
 int cv_redis_begin(struct cv_redis *r);

@@ -23,15 +23,15 @@
 #define STREAM_ID_MAX      48 /* "(" + "<20 digits>-<20 digits>" + NUL */
 
 /* Key kinds after "<prefix>{cv}:"; the trailing ':' of each kind keeps ids from colliding. */
-#define K_CERT           "cert:"           /* string: certificate record JSON */
-#define K_CERT_SUPPLIER  "cert-supplier"   /* hash: certificate id -> supplier id */
-#define K_SUPPLIER       "supplier:"       /* string: supplier record JSON */
-#define K_SUPPLIER_CERTS "supplier-certs:" /* set: the supplier's certificate ids */
-#define K_SUPPLIERS      "suppliers"       /* zset, all scores 0: supplier ids in byte order */
-#define K_INDEX_EXPIRY   "index:expiry"    /* zset: certificate id by effective expiry day */
+#define K_CERT           "cert:"              /* string: certificate record JSON */
+#define K_CERT_SUPPLIER  "cert-supplier"      /* hash: certificate id -> supplier id */
+#define K_SUPPLIER       "supplier:"          /* string: supplier record JSON */
+#define K_SUPPLIER_CERTS "supplier-certs:"    /* set: the supplier's certificate ids */
+#define K_SUPPLIERS      "suppliers"          /* zset, all scores 0: supplier ids in byte order */
+#define K_INDEX_EXPIRY   "index:expiry"       /* zset: certificate id by effective expiry day */
 #define K_INDEX_SURV     "index:surveillance" /* zset: certificate id by surveillance due day */
-#define K_STREAM         "stream:"         /* stream: "events" or "changes" */
-#define K_CACHE          "cache:"          /* after the bare prefix, untagged: cache entries */
+#define K_STREAM         "stream:"            /* stream: "events" or "changes" */
+#define K_CACHE          "cache:"             /* after the bare prefix, untagged: cache entries */
 
 struct cv_store {
     struct cv_redis *r;
@@ -158,9 +158,9 @@ static int append_change(struct cv_store *s, size_t *queued, const char *at, con
                          const char *action, const char *kind, const char *id)
 {
     char k[KEY_MAX], maxlen[24];
-    const char *argv[] = {"XADD", key(s, k, K_STREAM, "changes"), "MAXLEN", "~", maxlen, "*",
-                          "at", at, "actor", actor ? actor : "unknown", "action", action,
-                          "kind", kind, "id", id};
+    const char *argv[] = {
+        "XADD",  key(s, k, K_STREAM, "changes"), "MAXLEN", "~",    maxlen, "*",  "at", at,
+        "actor", actor ? actor : "unknown",      "action", action, "kind", kind, "id", id};
     snprintf(maxlen, sizeof(maxlen), "%d", CV_STORE_STREAM_MAXLEN);
     return append(s, queued, (int)(sizeof(argv) / sizeof(argv[0])), argv);
 }
@@ -288,28 +288,29 @@ out:
 
 /* ---- certificates ------------------------------------------------------------------------ */
 
-/* What one cv_store_put_certificates needs across its attempts. */
-struct put_batch {
-    const struct cv_stored_cert *certs;
-    size_t n;
-    const char *actor;
-    char at[32];        /* ISO-8601 time of the change entries */
-    const char **argv;  /* n + 2 slots for WATCH and HMGET */
-    char *keys;         /* the n record keys, NUL-separated */
-    struct cv_strmap seen; /* id -> index of its latest occurrence earlier in the batch */
-};
-
-/* Queues the commands for certs[i], whose supplier before this write is 'old' (NULL: none). */
-static int queue_put_one(struct cv_store *s, struct put_batch *b, size_t i, const char *record_key,
-                         const char *old, size_t *queued)
+/* Queues the commands for 'c', whose supplier before this write is 'old' (NULL: none). */
+static int queue_put_one(struct cv_store *s, const struct cv_stored_cert *c, const char *old,
+                         const char *at, const char *actor, size_t *queued)
 {
-    const struct cv_stored_cert *c = &b->certs[i];
     const char *sup = no_supplier(c->supplier_id);
     bool moved = (old == NULL) != (sup == NULL) || (old && strcmp(old, sup) != 0);
-    char k1[KEY_MAX], k2[KEY_MAX], score[16];
+    char rec[KEY_MAX], k1[KEY_MAX], k2[KEY_MAX], score[16];
+    const char *set[] = {"SET", key(s, rec, K_CERT, c->id), c->json};
+    const char *xadd[] = {"XADD",
+                          key(s, k2, K_STREAM, "changes"),
+                          "*",
+                          "at",
+                          at,
+                          "actor",
+                          actor ? actor : "unknown",
+                          "action",
+                          "upsert",
+                          "kind",
+                          "certificate",
+                          "id",
+                          c->id};
     int rc;
 
-    const char *set[] = {"SET", record_key, c->json};
     rc = append(s, queued, 3, set);
     if (rc)
         return rc;
@@ -320,112 +321,52 @@ static int queue_put_one(struct cv_store *s, struct put_batch *b, size_t i, cons
             return rc;
     }
     if (sup) {
-        /* Always SADD: a no-op when present, and it repairs a set that lost the member. */
+        /* Always SADD: a no-op when present, and it re-links after the supplier was deleted. */
         const char *sadd[] = {"SADD", key(s, k1, K_SUPPLIER_CERTS, sup), c->id};
-        const char *hset[] = {"HSET", key(s, k2, K_CERT_SUPPLIER, NULL), c->id, sup};
+        const char *hset[] = {"HSET", key(s, rec, K_CERT_SUPPLIER, NULL), c->id, sup};
         rc = append(s, queued, 3, sadd);
         if (!rc && moved)
             rc = append(s, queued, 4, hset);
     } else if (old) {
-        const char *hdel[] = {"HDEL", key(s, k2, K_CERT_SUPPLIER, NULL), c->id};
+        const char *hdel[] = {"HDEL", key(s, rec, K_CERT_SUPPLIER, NULL), c->id};
         rc = append(s, queued, 3, hdel);
     }
     if (rc)
         return rc;
     for (int idx = 0; idx < 2; idx++) {
         cv_date d = idx == 0 ? c->effective_expiry : c->surveillance_due;
-        const char *kind = idx == 0 ? K_INDEX_EXPIRY : K_INDEX_SURV;
-        const char *zadd[] = {"ZADD", key(s, k1, kind, NULL), score, c->id};
+        const char *zadd[] = {"ZADD", key(s, k1, idx == 0 ? K_INDEX_EXPIRY : K_INDEX_SURV, NULL),
+                              score, c->id};
         const char *zrem[] = {"ZREM", k1, c->id};
         snprintf(score, sizeof(score), "%ld", (long)d);
         rc = d == CV_DATE_NONE ? append(s, queued, 3, zrem) : append(s, queued, 4, zadd);
         if (rc)
             return rc;
     }
-    return append_change(s, queued, b->at, b->actor, "upsert", "certificate", c->id);
+    /* Trimmed once per batch (XTRIM below): cheaper than MAXLEN on every entry. */
+    return append(s, queued, (int)(sizeof(xadd) / sizeof(xadd[0])), xadd);
 }
 
-/* One optimistic attempt: WATCH the records and read their supplier links, then MULTI, the
- * writes, EXEC. '*aborted' when a watched record changed meanwhile. */
-static int put_attempt(struct cv_store *s, struct put_batch *b, bool *aborted)
-{
-    struct cv_reply *olds = NULL;
-    char link_key[KEY_MAX];
-    const char *multi[] = {"MULTI"}, *exec[] = {"EXEC"};
-    size_t queued = 0;
-    const char *k;
-    int rc;
-
-    *aborted = false;
-    rc = cv_redis_begin(s->r);
-    if (rc)
-        goto out;
-    b->argv[0] = "WATCH";
-    k = b->keys;
-    for (size_t i = 0; i < b->n; i++) {
-        b->argv[1 + i] = k;
-        k += strlen(k) + 1;
-    }
-    rc = cv_redis_append(s->r, (int)b->n + 1, b->argv, NULL);
-    if (rc)
-        goto out;
-    b->argv[0] = "HMGET";
-    b->argv[1] = key(s, link_key, K_CERT_SUPPLIER, NULL);
-    for (size_t i = 0; i < b->n; i++)
-        b->argv[2 + i] = b->certs[i].id;
-    rc = cv_redis_append(s->r, (int)b->n + 2, b->argv, NULL);
-    if (rc)
-        goto out;
-    rc = cv_redis_read(s->r, NULL);
-    if (rc)
-        goto out;
-    rc = cv_redis_read(s->r, &olds);
-    if (rc)
-        goto out;
-    if (cv_reply_type(olds) != CV_REPLY_ARRAY || cv_reply_count(olds) != b->n) {
-        rc = bad_reply(s, "HMGET");
-        goto out;
-    }
-
-    rc = append(s, &queued, 1, multi);
-    if (rc)
-        goto out;
-    cv_strmap_cleanup(&b->seen);
-    cv_strmap_init(&b->seen);
-    k = b->keys;
-    for (size_t i = 0; i < b->n; i++) {
-        const struct cv_reply *o = cv_reply_at(olds, i);
-        const char *old = cv_reply_type(o) == CV_REPLY_STRING ? cv_reply_str(o, NULL) : NULL;
-        size_t prev;
-        if (cv_strmap_get(&b->seen, b->certs[i].id, &prev))
-            old = no_supplier(b->certs[prev].supplier_id);
-        rc = queue_put_one(s, b, i, k, old, &queued);
-        if (rc)
-            goto out;
-        if (cv_strmap_put(&b->seen, b->certs[i].id, i)) {
-            rc = cv_redis_set_error(s->r, CV_ERR_NOMEM, "out of memory");
-            goto out;
-        }
-        k += strlen(k) + 1;
-    }
-    rc = append(s, &queued, 1, exec);
-    if (rc)
-        goto out;
-    rc = finish_transaction(s, queued, aborted);
-out:
-    cv_reply_free(olds);
-    return rc;
-}
-
+/* No WATCH here, by design (docs/STORAGE.md): Redis 7.0 spends O(n^2) on a WATCH of n keys, and
+ * a WATCH on the shared link hash would starve big batches. The batch reads the current supplier
+ * links (HMGET), then writes everything in one MULTI/EXEC. Record, link and index entries are
+ * written together, so the last writer wins for all of them; a concurrent move of the same
+ * certificate can only leave an extra member in a supplier set, which readers filter out by the
+ * link (cv_store_supplier_certificates). */
 int cv_store_put_certificates(struct cv_store *s, const struct cv_stored_cert *certs, size_t n,
                               const char *actor)
 {
-    struct put_batch b = {certs, n, actor};
-    size_t total = 0;
+    char link[KEY_MAX], stream[KEY_MAX], maxlen[24], at[32];
+    const char *multi[] = {"MULTI"}, *exec[] = {"EXEC"};
+    const char *xtrim[] = {"XTRIM", key(s, stream, K_STREAM, "changes"), "MAXLEN", "~", maxlen};
+    const char **argv = NULL;
+    struct cv_reply *olds = NULL;
+    struct cv_strmap seen; /* id -> index of its latest occurrence earlier in the batch */
+    size_t queued = 0;
     bool aborted = false;
     int rc = CV_OK;
 
-    cv_strmap_init(&b.seen);
+    cv_strmap_init(&seen);
     if (n == 0)
         goto out;
     if (!certs || n > CV_STORE_BATCH_MAX) {
@@ -438,38 +379,56 @@ int cv_store_put_certificates(struct cv_store *s, const struct cv_stored_cert *c
         if (!rc && no_supplier(certs[i].supplier_id))
             rc = check_id(s, certs[i].supplier_id, "supplier id");
         if (!rc && !certs[i].json)
-            rc = cv_redis_set_error(s->r, CV_ERR_USAGE, "certificate %s has no record",
-                                    certs[i].id);
+            rc =
+                cv_redis_set_error(s->r, CV_ERR_USAGE, "certificate %s has no record", certs[i].id);
         if (rc)
             goto out;
-        total += strlen(s->tagged) + sizeof(K_CERT) + strlen(certs[i].id);
     }
-    b.argv = malloc((n + 2) * sizeof(*b.argv));
-    b.keys = malloc(total);
-    if (!b.argv || !b.keys) {
+    argv = malloc((n + 2) * sizeof(*argv));
+    if (!argv) {
         rc = cv_redis_set_error(s->r, CV_ERR_NOMEM, "out of memory");
         goto out;
     }
-    for (size_t i = 0, off = 0; i < n; i++)
-        off += (size_t)sprintf(b.keys + off, "%s" K_CERT "%s", s->tagged, certs[i].id) + 1;
-    now_iso(b.at);
+    now_iso(at);
+    snprintf(maxlen, sizeof(maxlen), "%d", CV_STORE_STREAM_MAXLEN);
 
-    for (int attempt = 0;; attempt++) {
-        rc = put_attempt(s, &b, &aborted);
-        if (rc || !aborted)
-            break;
-        if (attempt + 1 == WATCH_RETRIES) {
-            rc = cv_redis_set_error(s->r, CV_ERR_CONFLICT,
-                                    "records kept changing under %d attempts; nothing written",
-                                    WATCH_RETRIES);
-            break;
-        }
-        retry_pause(s, attempt);
+    argv[0] = "HMGET";
+    argv[1] = key(s, link, K_CERT_SUPPLIER, NULL);
+    for (size_t i = 0; i < n; i++)
+        argv[2 + i] = certs[i].id;
+    rc = cv_redis_command(s->r, &olds, (int)n + 2, argv, NULL);
+    if (rc)
+        goto out;
+    if (cv_reply_type(olds) != CV_REPLY_ARRAY || cv_reply_count(olds) != n) {
+        rc = bad_reply(s, "HMGET");
+        goto out;
     }
+
+    rc = cv_redis_begin(s->r);
+    if (!rc)
+        rc = append(s, &queued, 1, multi);
+    for (size_t i = 0; i < n && !rc; i++) {
+        const struct cv_reply *o = cv_reply_at(olds, i);
+        const char *old = cv_reply_type(o) == CV_REPLY_STRING ? cv_reply_str(o, NULL) : NULL;
+        size_t prev;
+        if (cv_strmap_get(&seen, certs[i].id, &prev)) /* the same id earlier in this batch */
+            old = no_supplier(certs[prev].supplier_id);
+        rc = queue_put_one(s, &certs[i], old, at, actor, &queued);
+        if (!rc && cv_strmap_put(&seen, certs[i].id, i))
+            rc = cv_redis_set_error(s->r, CV_ERR_NOMEM, "out of memory");
+    }
+    if (!rc)
+        rc = append(s, &queued, 5, xtrim);
+    if (!rc)
+        rc = append(s, &queued, 1, exec);
+    if (!rc)
+        rc = finish_transaction(s, queued, &aborted);
+    if (!rc && aborted)
+        rc = bad_reply(s, "EXEC"); /* nothing was watched */
 out:
-    cv_strmap_cleanup(&b.seen);
-    free(b.argv);
-    free(b.keys);
+    cv_strmap_cleanup(&seen);
+    cv_reply_free(olds);
+    free(argv);
     return done(s, rc);
 }
 
@@ -690,9 +649,8 @@ int cv_store_get_supplier(struct cv_store *s, const char *id, char **json)
 
 int cv_store_delete_supplier(struct cv_store *s, const char *id, const char *actor)
 {
-    char rec[KEY_MAX], set[KEY_MAX], all[KEY_MAX], link[KEY_MAX], at[32];
-    struct cv_reply *exists = NULL, *members = NULL;
-    const char **hdel = NULL;
+    char rec[KEY_MAX], set[KEY_MAX], all[KEY_MAX], at[32];
+    struct cv_reply *exists = NULL;
     bool aborted = false;
     int rc;
 
@@ -702,33 +660,26 @@ int cv_store_delete_supplier(struct cv_store *s, const char *id, const char *act
     key(s, rec, K_SUPPLIER, id);
     key(s, set, K_SUPPLIER_CERTS, id);
     key(s, all, K_SUPPLIERS, NULL);
-    key(s, link, K_CERT_SUPPLIER, NULL);
     now_iso(at);
+    /* The certificates and their links stay: the links mirror the supplier_id in each record.
+     * With the set gone, the supplier lists none of them until they are put again. */
     for (int attempt = 0;; attempt++) {
-        const char *watch[] = {"WATCH", rec, set}, *ex[] = {"EXISTS", rec};
-        const char *smembers[] = {"SMEMBERS", set}, *unwatch[] = {"UNWATCH"};
+        const char *watch[] = {"WATCH", rec}, *ex[] = {"EXISTS", rec}, *unwatch[] = {"UNWATCH"};
         const char *multi[] = {"MULTI"}, *exec[] = {"EXEC"};
         const char *del[] = {"DEL", rec, set}, *zrem[] = {"ZREM", all, id};
-        size_t queued = 0, m;
+        size_t queued = 0;
 
         cv_reply_free(exists);
-        cv_reply_free(members);
-        exists = members = NULL;
-        free(hdel);
-        hdel = NULL;
+        exists = NULL;
         rc = cv_redis_begin(s->r);
         if (!rc)
-            rc = cv_redis_append(s->r, 3, watch, NULL);
+            rc = cv_redis_append(s->r, 2, watch, NULL);
         if (!rc)
             rc = cv_redis_append(s->r, 2, ex, NULL);
-        if (!rc)
-            rc = cv_redis_append(s->r, 2, smembers, NULL);
         if (!rc)
             rc = cv_redis_read(s->r, NULL);
         if (!rc)
             rc = cv_redis_read(s->r, &exists);
-        if (!rc)
-            rc = cv_redis_read(s->r, &members);
         if (rc)
             goto out;
         if (cv_reply_integer(exists) == 0) {
@@ -737,25 +688,11 @@ int cv_store_delete_supplier(struct cv_store *s, const char *id, const char *act
                 rc = CV_ERR_NOT_FOUND;
             goto out;
         }
-        m = cv_reply_count(members);
         rc = append(s, &queued, 1, multi);
         if (!rc)
             rc = append(s, &queued, 3, del);
         if (!rc)
             rc = append(s, &queued, 3, zrem);
-        if (!rc && m > 0) {
-            /* The certificates stay; only their links to this supplier go. */
-            hdel = malloc((m + 2) * sizeof(*hdel));
-            if (!hdel) {
-                rc = cv_redis_set_error(s->r, CV_ERR_NOMEM, "out of memory");
-                goto out;
-            }
-            hdel[0] = "HDEL";
-            hdel[1] = link;
-            for (size_t i = 0; i < m; i++)
-                hdel[2 + i] = cv_reply_str(cv_reply_at(members, i), NULL);
-            rc = append(s, &queued, (int)m + 2, hdel);
-        }
         if (!rc)
             rc = append_change(s, &queued, at, actor, "delete", "supplier", id);
         if (!rc)
@@ -772,8 +709,6 @@ int cv_store_delete_supplier(struct cv_store *s, const char *id, const char *act
     }
 out:
     cv_reply_free(exists);
-    cv_reply_free(members);
-    free(hdel);
     return done(s, rc);
 }
 
@@ -781,8 +716,8 @@ int cv_store_list_suppliers(struct cv_store *s, const char *after, size_t limit,
                             size_t *n, char **next)
 {
     char all[KEY_MAX], min[CV_STORE_ID_MAX + 2], lim[24];
-    const char *argv[] = {"ZRANGEBYLEX", key(s, all, K_SUPPLIERS, NULL), min, "+", "LIMIT", "0",
-                          lim};
+    const char *argv[] = {
+        "ZRANGEBYLEX", key(s, all, K_SUPPLIERS, NULL), min, "+", "LIMIT", "0", lim};
     struct cv_reply *rep = NULL;
     int rc = CV_OK;
 
@@ -832,8 +767,11 @@ static int cmp_strings(const void *a, const void *b)
 int cv_store_supplier_certificates(struct cv_store *s, const char *supplier_id, char ***ids,
                                    size_t *n)
 {
-    char k[KEY_MAX];
-    struct cv_reply *rep = NULL;
+    char set[KEY_MAX], link[KEY_MAX];
+    const char *smembers[] = {"SMEMBERS", set};
+    struct cv_reply *members = NULL, *links = NULL;
+    const char **argv = NULL;
+    size_t m, kept = 0;
     int rc;
 
     *ids = NULL;
@@ -841,15 +779,58 @@ int cv_store_supplier_certificates(struct cv_store *s, const char *supplier_id, 
     rc = check_id(s, supplier_id, "supplier id");
     if (rc)
         goto out;
-    const char *argv[] = {"SMEMBERS", key(s, k, K_SUPPLIER_CERTS, supplier_id)};
-    rc = cv_redis_command(s->r, &rep, 2, argv, NULL);
+    key(s, set, K_SUPPLIER_CERTS, supplier_id);
+    rc = cv_redis_command(s->r, &members, 2, smembers, NULL);
     if (rc)
         goto out;
-    rc = take_strings(s, rep, cv_reply_count(rep), ids, n);
-    if (!rc && *n > 1)
-        qsort(*ids, *n, sizeof(**ids), cmp_strings);
+    m = cv_reply_count(members);
+    if (cv_reply_type(members) != CV_REPLY_ARRAY) {
+        rc = bad_reply(s, "SMEMBERS");
+        goto out;
+    }
+    if (m == 0)
+        goto out;
+    /* The set may hold a member that a concurrent writer moved away (see put): the link is the
+     * truth. */
+    argv = malloc((m + 2) * sizeof(*argv));
+    *ids = calloc(m, sizeof(**ids));
+    if (!argv || !*ids) {
+        rc = cv_redis_set_error(s->r, CV_ERR_NOMEM, "out of memory");
+        goto out;
+    }
+    argv[0] = "HMGET";
+    argv[1] = key(s, link, K_CERT_SUPPLIER, NULL);
+    for (size_t i = 0; i < m; i++)
+        argv[2 + i] = cv_reply_str(cv_reply_at(members, i), NULL);
+    rc = cv_redis_command(s->r, &links, (int)m + 2, argv, NULL);
+    if (rc)
+        goto out;
+    if (cv_reply_count(links) != m) {
+        rc = bad_reply(s, "HMGET");
+        goto out;
+    }
+    for (size_t i = 0; i < m; i++) {
+        const struct cv_reply *l = cv_reply_at(links, i);
+        if (cv_reply_type(l) != CV_REPLY_STRING || strcmp(cv_reply_str(l, NULL), supplier_id))
+            continue;
+        (*ids)[kept] = strdup(argv[2 + i]);
+        if (!(*ids)[kept++]) {
+            rc = cv_redis_set_error(s->r, CV_ERR_NOMEM, "out of memory");
+            goto out;
+        }
+    }
+    if (kept > 1)
+        qsort(*ids, kept, sizeof(**ids), cmp_strings);
 out:
-    cv_reply_free(rep);
+    *n = kept;
+    if (rc || kept == 0) {
+        cv_store_free_strings(*ids, kept);
+        *ids = NULL;
+        *n = 0;
+    }
+    free(argv);
+    cv_reply_free(members);
+    cv_reply_free(links);
     return done(s, rc);
 }
 
@@ -934,8 +915,7 @@ int cv_store_stream_add(struct cv_store *s, const char *stream, const char *cons
                         const char *const *values, size_t n, char **id_out)
 {
     char k[KEY_MAX], maxlen[24];
-    const char *argv[6 + 2 * CV_STORE_STREAM_FIELDS_MAX] = {"XADD", k, "MAXLEN", "~", maxlen,
-                                                            "*"};
+    const char *argv[6 + 2 * CV_STORE_STREAM_FIELDS_MAX] = {"XADD", k, "MAXLEN", "~", maxlen, "*"};
     struct cv_reply *rep = NULL;
     int rc;
 

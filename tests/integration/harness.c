@@ -226,12 +226,34 @@ static bool redis_pong(const char *socket_path)
     return ok;
 }
 
+/* $CERTVET_IT_REDIS_SERVER, else the first redis-server on PATH. */
+static void find_redis_server(char *out, size_t cap)
+{
+    const char *env = getenv("CERTVET_IT_REDIS_SERVER");
+    if (env && *env) {
+        snprintf(out, cap, "%s", env);
+        return;
+    }
+    const char *path = getenv("PATH");
+    for (const char *p = path ? path : "/usr/bin:/bin"; *p;) {
+        size_t n = strcspn(p, ":");
+        snprintf(out, cap, "%.*s/redis-server", (int)n, p);
+        if (n && access(out, X_OK) == 0)
+            return;
+        p += n + (p[n] == ':');
+    }
+    print_error("redis-server is not on PATH (set CERTVET_IT_REDIS_SERVER)\n");
+    fail();
+}
+
 static void redis_spawn(struct it_redis *r)
 {
     char log_path[IT_PATH_MAX + 16], out_path[IT_PATH_MAX + 16];
     snprintf(log_path, sizeof(log_path), "%s/redis.log", r->dir);
     snprintf(out_path, sizeof(out_path), "%s/redis.out", r->dir);
-    char *argv[] = {"/usr/bin/redis-server",
+    char server[IT_PATH_MAX];
+    find_redis_server(server, sizeof(server));
+    char *argv[] = {server,
                     "--port",
                     "0",
                     "--unixsocket",
@@ -249,11 +271,6 @@ static void redis_spawn(struct it_redis *r)
                     "--logfile",
                     log_path,
                     NULL};
-    const char *path_env = getenv("CERTVET_IT_REDIS_SERVER");
-    if (path_env)
-        argv[0] = (char *)path_env;
-    else if (access(argv[0], X_OK) != 0)
-        argv[0] = "/usr/local/bin/redis-server";
     char **env = child_environment(NULL);
     r->pid = spawn(argv, env, r->dir, out_path, out_path);
     free(env);

@@ -127,9 +127,9 @@ static void test_refuses_a_live_socket(void **state)
     char url[256], url2[256], err[512];
 
     e = start(f->data, url, sizeof(url));
-    assert_int_equal(cv_embedded_redis_start(f->data, NULL, &second, url2, sizeof(url2), err,
-                                             sizeof(err)),
-                     CV_ERR_CONFLICT);
+    assert_int_equal(
+        cv_embedded_redis_start(f->data, NULL, &second, url2, sizeof(url2), err, sizeof(err)),
+        CV_ERR_CONFLICT);
     assert_null(second);
     assert_non_null(strstr(err, "already answers"));
     s = open_store(url); /* the first one still works */
@@ -169,8 +169,7 @@ static void test_refuses_a_locked_directory(void **state)
     close(hold[0]);
     assert_int_equal(read(ready[0], &go, 1), 1);
     assert_int_equal(go, 'y');
-    assert_int_equal(cv_embedded_redis_start(f->data, NULL, &e, url, sizeof(url), err,
-                                             sizeof(err)),
+    assert_int_equal(cv_embedded_redis_start(f->data, NULL, &e, url, sizeof(url), err, sizeof(err)),
                      CV_ERR_CONFLICT);
     snprintf(pid, sizeof(pid), "pid %ld", (long)child);
     assert_non_null(strstr(err, pid));
@@ -223,9 +222,9 @@ static void test_clear_errors(void **state)
     assert_non_null(strstr(err, "URL buffer"));
 
     /* A server that exits at once (an option it refuses) is reported with its log. */
-    assert_int_equal(cv_embedded_redis_start(f->data, "/bin/false", &e, url, sizeof(url), err,
-                                             sizeof(err)),
-                     CV_ERR_UNAVAILABLE);
+    assert_int_equal(
+        cv_embedded_redis_start(f->data, "/bin/false", &e, url, sizeof(url), err, sizeof(err)),
+        CV_ERR_UNAVAILABLE);
     assert_non_null(strstr(err, "exited during start"));
 }
 
@@ -249,8 +248,7 @@ static void test_no_orphan_after_kill(void **state)
         struct cv_stored_cert c = {"c_acked", "{}", NULL, 20000, CV_DATE_NONE};
         char err[512];
         if (cv_embedded_redis_start(f->data, NULL, &ce, url, sizeof(url), err, sizeof(err)) ||
-            cv_store_open(&cfg, &cs, err, sizeof(err)) ||
-            cv_store_put_certificates(cs, &c, 1, "t"))
+            cv_store_open(&cfg, &cs, err, sizeof(err)) || cv_store_put_certificates(cs, &c, 1, "t"))
             _exit(1);
         raise(SIGKILL);
         _exit(2);
@@ -281,9 +279,12 @@ int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, fixture_up, fixture_down)
     const struct CMUnitTest tests[] = {
-        T(test_start_stop_keeps_data),   T(test_refuses_a_live_socket),
-        T(test_refuses_a_locked_directory), T(test_stale_socket_file),
-        T(test_clear_errors),            T(test_no_orphan_after_kill),
+        T(test_start_stop_keeps_data),
+        T(test_refuses_a_live_socket),
+        T(test_refuses_a_locked_directory),
+        T(test_stale_socket_file),
+        T(test_clear_errors),
+        T(test_no_orphan_after_kill),
     };
 #undef T
     return cmocka_run_group_tests(tests, NULL, NULL);
