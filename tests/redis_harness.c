@@ -3,6 +3,7 @@
 #include "redis_harness.h"
 
 #include <dirent.h>
+#include <stdbool.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -15,8 +16,42 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
+#ifdef __linux__
+#include <sys/prctl.h>
+#endif
 
 #define READY_WAIT_MS 10000
+#define MAX_SERVERS   16
+
+/* Servers still running at exit (a test that failed half-way) are stopped then. */
+static struct cv_test_redis *running[MAX_SERVERS];
+
+static void stop_leftovers(void)
+{
+    for (int i = 0; i < MAX_SERVERS; i++)
+        if (running[i])
+            cv_test_redis_stop(running[i]);
+}
+
+static void track(struct cv_test_redis *r, bool on)
+{
+    static bool registered;
+    if (!registered && on) {
+        atexit(stop_leftovers);
+        registered = true;
+    }
+    for (int i = 0; i < MAX_SERVERS; i++)
+        if (running[i] == r) {
+            if (!on)
+                running[i] = NULL;
+            return;
+        }
+    for (int i = 0; on && i < MAX_SERVERS; i++)
+        if (!running[i]) {
+            running[i] = r;
+            return;
+        }
+}
 
 static void sleep_ms(long ms)
 {
@@ -77,15 +112,25 @@ static int spawn(struct cv_test_redis *r)
         return -1;
     }
     if (r->pid == 0) {
-        int devnull = open("/dev/null", O_RDWR);
+        /* No descriptor of the test's own (a pipe to a runner) may stay open in the server. */
+        int devnull = open("/dev/null", O_RDWR),
+            logfd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0600);
+#ifdef __linux__
+        prctl(PR_SET_PDEATHSIG, SIGKILL); /* a crashed test leaves no server behind */
+#endif
         if (devnull != -1) {
             dup2(devnull, 0);
             dup2(devnull, 1);
         }
+        if (logfd != -1)
+            dup2(logfd, 2);
+        for (int fd = 3; fd < 1024; fd++)
+            close(fd);
         execvp(argv[0], argv);
         perror("exec redis-server");
         _exit(127);
     }
+    track(r, true);
     for (int waited = 0; waited < READY_WAIT_MS; waited += 10) {
         int status;
         if (waitpid(r->pid, &status, WNOHANG) == r->pid) {
@@ -133,6 +178,7 @@ int cv_test_redis_restart(struct cv_test_redis *r)
 
 void cv_test_redis_stop(struct cv_test_redis *r)
 {
+    track(r, false);
     if (r->pid > 0) {
         kill(r->pid, SIGTERM);
         for (int waited = 0; waited < 5000; waited += 10) {

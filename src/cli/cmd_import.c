@@ -2,7 +2,6 @@
  * record is acknowledged (counted as imported) only once its batch has been written. */
 #define _XOPEN_SOURCE 700 /* realpath */
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +14,7 @@
 #include "certvet/service.h"
 #include "certvet/store.h"
 #include "commands.h"
+#include "options.h"
 
 #define MAX_LISTINGS 64
 
@@ -32,13 +32,7 @@ enum opt_id {
 };
 
 /* The options table: the single source of truth for flags and their help. */
-static const struct {
-    const char *name;
-    int has_arg;
-    enum opt_id id;
-    const char *arg;
-    const char *help;
-} options[] = {
+static const struct cv_cli_option options[] = {
     {"redis", 1, OPT_REDIS, "URL",
      "Redis to import into (default: $CERTVET_REDIS_URL, the config's, or the embedded "
      "server's socket under the data directory)"},
@@ -58,17 +52,13 @@ static const struct {
 
 static void usage(FILE *out)
 {
-    fprintf(out, "usage: certvet import [OPTIONS] FILE...\n\n"
+    cv_cli_usage(out,
+                 "usage: certvet import [OPTIONS] FILE...\n\n"
                  "Loads certificates (JSON, JSON lines, CSV or XML) into the store, streaming, in\n"
                  "atomic batches. Refused records are reported with file, line and field; the\n"
                  "rest is imported. Exit status: 0 all imported, 2 a record was refused or the\n"
-                 "store failed (what was reported as imported is stored).\n\noptions:\n");
-    for (size_t i = 0; i < N_OPTIONS; i++) {
-        char left[40];
-        snprintf(left, sizeof(left), "--%s%s%s", options[i].name, options[i].arg ? " " : "",
-                 options[i].arg ? options[i].arg : "");
-        fprintf(out, "  %-20s %s\n", left, options[i].help);
-    }
+                 "store failed (what was reported as imported is stored).\n\noptions:\n",
+                 options, N_OPTIONS);
 }
 
 struct import_run {
@@ -183,7 +173,7 @@ out:
 
 int cv_cmd_import(int argc, char **argv)
 {
-    struct option long_opts[N_OPTIONS + 1];
+    struct cv_cli_parser parser;
     const char *listings[MAX_LISTINGS];
     size_t n_listings = 0, batch = 1000;
     const char *redis = NULL, *config = NULL, *data_dir = NULL, *config_dir = NULL;
@@ -200,12 +190,8 @@ int cv_cmd_import(int argc, char **argv)
     memset(&run, 0, sizeof(run));
     memset(&refs, 0, sizeof(refs));
     cv_service_config_init(&cfg);
-    for (size_t i = 0; i < N_OPTIONS; i++)
-        long_opts[i] = (struct option){options[i].name, options[i].has_arg, NULL, options[i].id};
-    long_opts[N_OPTIONS] = (struct option){0};
-    optind = 1;
-    opterr = 0;
-    while ((c = getopt_long(argc, argv, "h", long_opts, NULL)) != -1) {
+    cv_cli_parser_init(&parser, options, N_OPTIONS);
+    while ((c = cv_cli_next(&parser, argc, argv)) != -1) {
         switch (c) {
         case OPT_REDIS:
             redis = optarg;

@@ -2,7 +2,6 @@
  * configuration entry that holds only its SHA-256. */
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +12,7 @@
 #include "certvet/service.h"
 #include "certvet/sha256.h"
 #include "commands.h"
+#include "options.h"
 
 #define KEY_BYTES    32
 #define KEY_PREFIX   "cvk_" /* makes a leaked key easy to recognize (secret scanners) */
@@ -25,13 +25,7 @@ enum opt_id {
 };
 
 /* The options table: the single source of truth for flags and their help. */
-static const struct {
-    const char *name;
-    int has_arg;
-    enum opt_id id;
-    const char *arg;
-    const char *help;
-} options[] = {
+static const struct cv_cli_option options[] = {
     {"role", 1, OPT_ROLE, "R", "the key's role: read, write or admin (required)"},
     {"name", 1, OPT_NAME, "N", "the key's name, logged instead of the key (default ROLE-HASH8)"},
     {"help", 0, OPT_HELP, NULL, "show this help"},
@@ -40,17 +34,12 @@ static const struct {
 
 static void usage(FILE *out)
 {
-    fprintf(out, "usage: certvet keygen --role R [--name N]\n\n"
+    cv_cli_usage(out,
+                 "usage: certvet keygen --role R [--name N]\n\n"
                  "Prints a new random API key on the first line and, on the second, the entry to\n"
                  "add to auth.keys in the service configuration. Only the key's SHA-256 is\n"
-                 "stored there: the key itself is shown once, here.\n\n"
-                 "options:\n");
-    for (size_t i = 0; i < N_OPTIONS; i++) {
-        char left[40];
-        snprintf(left, sizeof(left), "--%s%s%s", options[i].name, options[i].arg ? " " : "",
-                 options[i].arg ? options[i].arg : "");
-        fprintf(out, "  %-22s %s\n", left, options[i].help);
-    }
+                 "stored there: the key itself is shown once, here.\n",
+                 options, N_OPTIONS);
 }
 
 static int random_bytes(unsigned char *out, size_t n)
@@ -107,20 +96,16 @@ static int name_ok(const char *name)
 
 int cv_cmd_keygen(int argc, char **argv)
 {
-    struct option long_opts[N_OPTIONS + 1];
+    struct cv_cli_parser parser;
     const char *role_text = NULL, *name = NULL;
     enum cv_role role;
     unsigned char raw[KEY_BYTES];
     char key[sizeof(KEY_PREFIX) + 4 * ((KEY_BYTES + 2) / 3) + 1];
     char hash[CV_SHA256_HEX_LEN], default_name[32];
 
-    for (size_t i = 0; i < N_OPTIONS; i++)
-        long_opts[i] = (struct option){options[i].name, options[i].has_arg, NULL, options[i].id};
-    long_opts[N_OPTIONS] = (struct option){0};
-    optind = 1;
-    opterr = 0;
+    cv_cli_parser_init(&parser, options, N_OPTIONS);
     int c;
-    while ((c = getopt_long(argc, argv, "h", long_opts, NULL)) != -1) {
+    while ((c = cv_cli_next(&parser, argc, argv)) != -1) {
         switch (c) {
         case OPT_ROLE:
             role_text = optarg;

@@ -1,7 +1,6 @@
 /* certvet serve: the HTTP service. Configuration comes from defaults, then --config FILE, then the
  * environment, then the flags; with no Redis URL an embedded redis-server is started under the
  * data directory and stopped on exit. */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +9,7 @@
 #include "certvet/service.h"
 #include "certvet/store.h"
 #include "commands.h"
+#include "options.h"
 
 #define MAX_FLAG_LISTINGS 64
 
@@ -25,13 +25,7 @@ enum opt_id {
 };
 
 /* The options table: the single source of truth for flags and their help. */
-static const struct {
-    const char *name;
-    int has_arg;
-    enum opt_id id;
-    const char *arg;
-    const char *help;
-} options[] = {
+static const struct cv_cli_option options[] = {
     {"config", 1, OPT_CONFIG, "FILE", "JSON configuration (every key: config/certvet.sample.json)"},
     {"listen", 1, OPT_LISTEN, "HOST:PORT",
      "address to listen on (default 127.0.0.1:8080; port 0 picks a free one)"},
@@ -52,18 +46,13 @@ static const struct {
 
 static void usage(FILE *out)
 {
-    fprintf(out, "usage: certvet serve [OPTIONS]\n\n"
+    cv_cli_usage(out,
+                 "usage: certvet serve [OPTIONS]\n\n"
                  "Runs the HTTP API (docs/API.md) until SIGTERM or SIGINT, then lets in-flight\n"
                  "requests finish. Logs are JSON lines on standard error. Precedence: defaults,\n"
                  "--config FILE, CERTVET_LISTEN / CERTVET_REDIS_URL / CERTVET_DATA_DIR, flags.\n"
-                 "Exit status: 0 after a clean shutdown, 2 when it cannot start.\n\n"
-                 "options:\n");
-    for (size_t i = 0; i < N_OPTIONS; i++) {
-        char left[40];
-        snprintf(left, sizeof(left), "--%s%s%s", options[i].name, options[i].arg ? " " : "",
-                 options[i].arg ? options[i].arg : "");
-        fprintf(out, "  %-22s %s\n", left, options[i].help);
-    }
+                 "Exit status: 0 after a clean shutdown, 2 when it cannot start.\n",
+                 options, N_OPTIONS);
 }
 
 /* Replaces an owned string of the configuration. */
@@ -86,14 +75,10 @@ struct flags {
 /* Returns CV_OK, CV_ERR_STOP after --help, or CV_ERR_USAGE (reported). */
 static int parse_flags(int argc, char **argv, struct flags *f)
 {
-    struct option long_opts[N_OPTIONS + 1];
-    for (size_t i = 0; i < N_OPTIONS; i++)
-        long_opts[i] = (struct option){options[i].name, options[i].has_arg, NULL, options[i].id};
-    long_opts[N_OPTIONS] = (struct option){0};
-    optind = 1;
-    opterr = 0;
+    struct cv_cli_parser parser;
+    cv_cli_parser_init(&parser, options, N_OPTIONS);
     int c;
-    while ((c = getopt_long(argc, argv, "h", long_opts, NULL)) != -1) {
+    while ((c = cv_cli_next(&parser, argc, argv)) != -1) {
         switch (c) {
         case OPT_CONFIG:
             f->config = optarg;

@@ -1,6 +1,5 @@
 /* certvet verify: offline verification of certificate files (no Redis, no network). */
 #include <errno.h>
-#include <getopt.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +13,7 @@
 #include "certvet/verify.h"
 #include "certvet/xml.h"
 #include "commands.h"
+#include "options.h"
 
 #define MAX_LISTINGS 64
 
@@ -31,13 +31,7 @@ enum opt_id {
 };
 
 /* The options table: the single source of truth for flags and their help. */
-static const struct {
-    const char *name;
-    int has_arg;
-    enum opt_id id;
-    const char *arg;
-    const char *help;
-} options[] = {
+static const struct cv_cli_option options[] = {
     {"as-of", 1, OPT_AS_OF, "D", "verify as of date D (YYYY-MM-DD; default: today, UTC)"},
     {"within", 1, OPT_WITHIN, "N", "warn of expiry within N days (default 90)"},
     {"grace", 1, OPT_GRACE, "N",
@@ -63,18 +57,13 @@ static const struct {
 
 static void usage(FILE *out)
 {
-    fprintf(out, "usage: certvet verify [OPTIONS] FILE...\n\n"
+    cv_cli_usage(out,
+                 "usage: certvet verify [OPTIONS] FILE...\n\n"
                  "Verifies certificates (JSON, JSON lines, CSV or XML; '-' reads standard input)\n"
                  "against the reference data, offline, and prints a verdict per certificate.\n"
                  "Exit status: 0 nothing invalid, 1 something invalid, 2 usage error or a record\n"
-                 "was refused (the other records are still verified and reported).\n\n"
-                 "options:\n");
-    for (size_t i = 0; i < N_OPTIONS; i++) {
-        char left[40];
-        snprintf(left, sizeof(left), "--%s%s%s", options[i].name, options[i].arg ? " " : "",
-                 options[i].arg ? options[i].arg : "");
-        fprintf(out, "  %-22s %s\n", left, options[i].help);
-    }
+                 "was refused (the other records are still verified and reported).\n",
+                 options, N_OPTIONS);
 }
 
 struct verify_run {
@@ -145,7 +134,7 @@ static int load_reference(struct verify_run *run, const char *config_dir, const 
 
 int cv_cmd_verify(int argc, char **argv)
 {
-    struct option long_opts[N_OPTIONS + 1];
+    struct cv_cli_parser parser;
     const char *listings[MAX_LISTINGS];
     int n_listings = 0;
     const char *suppliers = NULL, *config_dir = NULL;
@@ -159,13 +148,9 @@ int cv_cmd_verify(int argc, char **argv)
     cv_verify_options_init(&run.opt);
     run.as_of = today_utc();
 
-    for (size_t i = 0; i < N_OPTIONS; i++)
-        long_opts[i] = (struct option){options[i].name, options[i].has_arg, NULL, options[i].id};
-    long_opts[N_OPTIONS] = (struct option){0};
-    optind = 1;
-    opterr = 0;
+    cv_cli_parser_init(&parser, options, N_OPTIONS);
     int c;
-    while ((c = getopt_long(argc, argv, "h", long_opts, NULL)) != -1) {
+    while ((c = cv_cli_next(&parser, argc, argv)) != -1) {
         switch (c) {
         case OPT_AS_OF:
             if (cv_date_parse(optarg, strlen(optarg), &run.as_of)) {

@@ -569,7 +569,7 @@ void cv_redis_free(struct cv_redis *r)
 static bool closed_by_peer(redisContext *c)
 {
     struct pollfd p = {.fd = c->fd, .events = POLLIN};
-    return poll(&p, 1, 0) < 0 && 0;
+    return poll(&p, 1, 0) > 0;
 }
 
 int cv_redis_begin(struct cv_redis *r)
