@@ -21,7 +21,8 @@
 struct cv_store; /* opaque */
 
 struct cv_store_config {
-    /* "redis://[:password@]host[:port][/db]" or "unix:///path/to/socket[?db=N&password=P]". */
+    /* "redis://[[user]:password@]host[:port][/db]" or
+     * "unix:///path/to/socket[?db=N&password=P&user=U]" (user and password percent-encoded). */
     const char *url;
     const char *prefix; /* key prefix, default "certvet:"; keys are hash-tagged (docs/STORAGE.md) */
     int timeout_ms;     /* connect and per-command timeout, default 2000 */
@@ -34,9 +35,9 @@ struct cv_store_config {
  * failure. */
 
 /* Connects and PINGs (so a wrong password fails here). On failure returns CV_ERR_UNAVAILABLE (or
- * CV_ERR_USAGE for a malformed URL) with a message in 'err' ('cap' bytes); on success '*out' is set
- * (free with cv_store_close). A store whose connection fails later reconnects by itself on the next
- * call. */
+ * CV_ERR_USAGE for a malformed URL or prefix, CV_ERR_UNSUPPORTED for "rediss://") with a message
+ * in 'err' ('cap' bytes) that never shows the password; on success '*out' is set (free with
+ * cv_store_close). A store whose connection fails later reconnects by itself on the next call. */
 int cv_store_open(const struct cv_store_config *cfg, struct cv_store **out, char *err, size_t cap);
 void cv_store_close(struct cv_store *s);
 

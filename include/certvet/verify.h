@@ -35,6 +35,26 @@ struct cv_refdata {
     const struct cv_bodies *bodies;
 };
 
+/* What a certificate registry said about the certificate (SPEC 6), as input to the rules. */
+enum cv_registry_status {
+    CV_REG_NOT_CONSULTED = 0, /* no registry for this certificate: checks.registry is skipped */
+    CV_REG_ACTIVE,
+    CV_REG_SUSPENDED,
+    CV_REG_WITHDRAWN, /* also "Cancelled" */
+    CV_REG_EXPIRED,
+    CV_REG_NOT_FOUND,
+    CV_REG_UNAVAILABLE, /* configured for this CB but failed or timed out */
+};
+
+struct cv_registry_result {
+    enum cv_registry_status status;
+    const char *registry;    /* the connector's name, for messages */
+    const char *holder_name; /* as the registry has it, or NULL */
+    const char *standard;    /* as the registry has it, or NULL */
+    cv_date expiry_date;     /* or CV_DATE_NONE */
+    const char *error;       /* for CV_REG_UNAVAILABLE: what failed, or NULL */
+};
+
 struct cv_verify_options {
     int expiring_within;     /* days, default 90 */
     int surveillance_grace;  /* days, default 90 */
@@ -44,6 +64,8 @@ struct cv_verify_options {
     const char *supplier_name;
     const char *const *supplier_aliases;
     size_t n_supplier_aliases;
+    /* What a registry said, or NULL (offline: checks.registry is skipped). Borrowed. */
+    const struct cv_registry_result *registry;
 };
 
 /* Each finding code appears at most once, so the array is sized by the code table. */

@@ -263,6 +263,11 @@ static void check_edition(const struct cv_certificate *c, const struct cv_standa
 
 /* ---- surveillance ------------------------------------------------------------------------ */
 
+static bool registry_active(const struct cv_verify_options *opt)
+{
+    return opt->registry && opt->registry->status == CV_REG_ACTIVE;
+}
+
 static void check_surveillance(const struct cv_certificate *c, cv_date d, cv_date e,
                                const struct cv_verify_options *opt, struct cv_verification *v)
 {
@@ -298,6 +303,12 @@ static void check_surveillance(const struct cv_certificate *c, cv_date d, cv_dat
                 "The surveillance audit was due by %s and is %ld day%s late. Ask the supplier for "
                 "the audit date or report.",
                 ds(due).s, late, plural(late));
+    } else if (c->n_audits == 0 && late > 0 && registry_active(opt)) {
+        /* SPEC 4: a registry that has the certificate active says the CB still certifies it. */
+        f = add(v, CV_F_SURVEILLANCE_UNKNOWN, CV_SEV_INFO,
+                "A surveillance audit was due by %s and none is on record here, but %s lists "
+                "the certificate as active, so the certification body still maintains it.",
+                ds(due).s, opt->registry->registry ? opt->registry->registry : "the registry");
     } else if (c->n_audits == 0 && late > 0) {
         f = add(v, CV_F_SURVEILLANCE_UNKNOWN, CV_SEV_WARNING,
                 "A surveillance audit was due by %s and no audit is on record. Ask the supplier "
@@ -542,6 +553,100 @@ static void check_holder(const struct cv_certificate *c, const struct cv_verify_
     detail_str(f, "supplier", opt->supplier_name);
 }
 
+/* ---- registry ---------------------------------------------------------------------------- */
+
+/* Compares what the registry has with the certificate; lists the differing fields in 'out'. */
+static size_t registry_differences(const struct cv_certificate *c, const struct cv_standard *std,
+                                   const struct cv_refdata *ref, const struct cv_registry_result *r,
+                                   char *out, size_t cap)
+{
+    size_t n = 0;
+    out[0] = '\0';
+    if (r->expiry_date != CV_DATE_NONE && c->expiry_date != CV_DATE_NONE &&
+        r->expiry_date != c->expiry_date) {
+        snprintf(out + strlen(out), cap - strlen(out), "%sexpiry (registry %s, certificate %s)",
+                 n++ ? "; " : "", ds(r->expiry_date).s, ds(c->expiry_date).s);
+    }
+    if (r->holder_name && *r->holder_name && !cv_names_match(r->holder_name, c->holder_name)) {
+        snprintf(out + strlen(out), cap - strlen(out), "%sholder (registry '%s')",
+                 n++ ? "; " : "", r->holder_name);
+    }
+    if (r->standard && *r->standard) {
+        const struct cv_standard *rs = cv_catalog_find(ref->catalog, r->standard);
+        bool same = rs && std ? rs == std : strcasecmp(r->standard, c->standard) == 0;
+        if (!same)
+            snprintf(out + strlen(out), cap - strlen(out), "%sstandard (registry '%s')",
+                     n++ ? "; " : "", r->standard);
+    }
+    return n;
+}
+
+static void check_registry(const struct cv_certificate *c, const struct cv_standard *std,
+                           const struct cv_refdata *ref, const struct cv_verify_options *opt,
+                           struct cv_verification *v)
+{
+    const struct cv_registry_result *r = opt->registry;
+    if (!r || r->status == CV_REG_NOT_CONSULTED)
+        return;
+    const char *name = r->registry ? r->registry : "the registry";
+    struct cv_finding *f;
+    char diff[CV_MESSAGE_MAX / 2];
+    v->checks[CV_CHECK_REGISTRY] = CV_CHECK_PASS;
+    switch (r->status) {
+    case CV_REG_NOT_FOUND:
+        f = add(v, CV_F_REGISTRY_NOT_FOUND, CV_SEV_INCONCLUSIVE,
+                "%s has no record of certificate %s. That does not make it fake (registries are "
+                "incomplete, and records can be confidential): ask the certification body to "
+                "confirm it.",
+                name, c->certificate_number);
+        detail_str(f, "registry", name);
+        return;
+    case CV_REG_UNAVAILABLE:
+        f = add(v, CV_F_REGISTRY_UNAVAILABLE, CV_SEV_INCONCLUSIVE,
+                "%s could not be consulted%s%s; the certificate's registry status is unknown.",
+                name, r->error ? ": " : "", r->error ? r->error : "");
+        detail_str(f, "registry", name);
+        detail_str(f, "error", r->error);
+        return;
+    case CV_REG_SUSPENDED:
+        f = add(v, CV_F_REGISTRY_SUSPENDED, CV_SEV_CRITICAL,
+                "%s lists certificate %s as suspended: it is temporarily invalid and must not be "
+                "relied on until the certification body restores it.",
+                name, c->certificate_number);
+        detail_str(f, "registry", name);
+        break;
+    case CV_REG_WITHDRAWN:
+        f = add(v, CV_F_REGISTRY_WITHDRAWN, CV_SEV_CRITICAL,
+                "%s lists certificate %s as withdrawn or cancelled: it is no longer valid.", name,
+                c->certificate_number);
+        detail_str(f, "registry", name);
+        break;
+    case CV_REG_EXPIRED:
+        f = add(v, CV_F_REGISTRY_EXPIRED, CV_SEV_CRITICAL,
+                "%s lists certificate %s as expired. Ask the supplier for the renewed "
+                "certificate.",
+                name, c->certificate_number);
+        detail_str(f, "registry", name);
+        break;
+    default:
+        break;
+    }
+    if (registry_differences(c, std, ref, r, diff, sizeof(diff))) {
+        f = add(v, CV_F_REGISTRY_MISMATCH, CV_SEV_WARNING,
+                "%s has the certificate with different data: %s. Ask the certification body "
+                "which is right.",
+                name, diff);
+        detail_str(f, "registry", name);
+        detail_str(f, "differences", diff);
+    } else if (r->status == CV_REG_ACTIVE) {
+        f = add(v, CV_F_REGISTRY_CONFIRMED, CV_SEV_INFO,
+                "%s confirms certificate %s as active, with the same holder, standard and "
+                "expiry.",
+                name, c->certificate_number);
+        detail_str(f, "registry", name);
+    }
+}
+
 /* ---- putting it together ----------------------------------------------------------------- */
 
 static int cmp_findings(const void *pa, const void *pb)
@@ -604,6 +709,7 @@ void cv_verify(const struct cv_certificate *cert, const struct cv_refdata *ref, 
     check_surveillance(cert, as_of, e, opt, v);
     check_accreditation(cert, std, ref->bodies, as_of, v);
     check_holder(cert, opt, v);
+    check_registry(cert, std, ref, opt, v);
     derive_checks(v);
     if (!std) {
         bool failed = false;

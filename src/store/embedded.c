@@ -186,28 +186,6 @@ int cv_embedded_redis_start(const char *data_dir, const char *server_path,
 {
     const char *server = server_path && *server_path ? server_path : "redis-server";
     char sock[PATH_MAX + sizeof(SOCKET_NAME) + 1], log[PATH_MAX + sizeof(LOG_NAME) + 1];
-    char *argv[] = {(char *)server,
-                    "--port",
-                    "0",
-                    "--unixsocket",
-                    sock,
-                    "--unixsocketperm",
-                    "700",
-                    "--dir",
-                    NULL,
-                    "--appendonly",
-                    "yes",
-                    "--appendfsync",
-                    "everysec",
-                    "--save",
-                    "",
-                    "--daemonize",
-                    "no",
-                    "--logfile",
-                    log,
-                    "--pidfile",
-                    "",
-                    NULL};
     struct cv_embedded_redis *e = NULL;
     int devnull = -1, pipefd[2] = {-1, -1}, child_errno = 0, rc = CV_OK;
     long max_fd = sysconf(_SC_OPEN_MAX);
@@ -238,7 +216,6 @@ int cv_embedded_redis_start(const char *data_dir, const char *server_path,
         rc = CV_ERR_IO;
         goto out;
     }
-    argv[8] = e->dir;
     snprintf(sock, sizeof(sock), "%s/%s", e->dir, SOCKET_NAME);
     snprintf(log, sizeof(log), "%s/%s", e->dir, LOG_NAME);
     if (strlen(sock) >= CV_REDIS_PATH_MAX) {
@@ -279,6 +256,28 @@ int cv_embedded_redis_start(const char *data_dir, const char *server_path,
     }
     if (max_fd < 0 || max_fd > FD_CLOSE_MAX)
         max_fd = FD_CLOSE_MAX;
+    char *argv[] = {(char *)server,
+                    "--port",
+                    "0",
+                    "--unixsocket",
+                    sock,
+                    "--unixsocketperm",
+                    "700",
+                    "--dir",
+                    e->dir,
+                    "--appendonly",
+                    "yes",
+                    "--appendfsync",
+                    "everysec",
+                    "--save",
+                    "",
+                    "--daemonize",
+                    "no",
+                    "--logfile",
+                    log,
+                    "--pidfile",
+                    "",
+                    NULL};
     e->pid = fork();
     if (e->pid == -1) {
         e->pid = 0;

@@ -1275,9 +1275,88 @@ static void test_sweep_invariants(void **state)
     cv_certificate_cleanup(&cert);
 }
 
+/* SPEC 4 registry rules: what a registry says (struct cv_registry_result) against the baseline
+ * certificate (ISO 9001:2015, holder "Ningbo Harbour Plastics Co., Ltd.", expiry 2028-02-28,
+ * issue 2025-03-01; surveillance due 2026-03-01). Expected values written by hand. */
+static const struct {
+    const char *name;
+    enum cv_registry_status status;
+    const char *holder, *standard, *expiry, *error;
+    const char *audits, *as_of;
+    const char *verdict, *findings, *checks;
+} registry_rows[] = {
+    // clang-format off
+    {"not consulted", CV_REG_NOT_CONSULTED, NULL, NULL, NULL, NULL, NULL, "2025-06-01",
+     "valid", "", "PPPPSS"},
+    {"active, same data", CV_REG_ACTIVE, "NINGBO HARBOUR PLASTICS CO LTD", "ISO9001:2015",
+     "2028-02-28", NULL, NULL, "2025-06-01", "valid", "REGISTRY_CONFIRMED:info", "PPPPSP"},
+    {"active, nothing to compare", CV_REG_ACTIVE, NULL, NULL, NULL, NULL, NULL, "2025-06-01",
+     "valid", "REGISTRY_CONFIRMED:info", "PPPPSP"},
+    {"active, other expiry", CV_REG_ACTIVE, NULL, NULL, "2028-03-31", NULL, NULL, "2025-06-01",
+     "warning", "REGISTRY_MISMATCH:warning", "PPPPSP"},
+    {"active, other holder", CV_REG_ACTIVE, "Harbour Trading Ltd", NULL, NULL, NULL, NULL,
+     "2025-06-01", "warning", "REGISTRY_MISMATCH:warning", "PPPPSP"},
+    {"active, other standard", CV_REG_ACTIVE, NULL, "ISO 14001:2015", NULL, NULL, NULL,
+     "2025-06-01", "warning", "REGISTRY_MISMATCH:warning", "PPPPSP"},
+    {"suspended", CV_REG_SUSPENDED, NULL, NULL, NULL, NULL, NULL, "2025-06-01", "invalid",
+     "REGISTRY_SUSPENDED:critical", "PPPPSF"},
+    {"withdrawn", CV_REG_WITHDRAWN, NULL, NULL, NULL, NULL, NULL, "2025-06-01", "invalid",
+     "REGISTRY_WITHDRAWN:critical", "PPPPSF"},
+    {"expired, other expiry", CV_REG_EXPIRED, NULL, NULL, "2025-05-31", NULL, NULL, "2025-06-01",
+     "invalid", "REGISTRY_EXPIRED:critical REGISTRY_MISMATCH:warning", "PPPPSF"},
+    {"not found", CV_REG_NOT_FOUND, NULL, NULL, NULL, NULL, NULL, "2025-06-01", "unverified",
+     "REGISTRY_NOT_FOUND:inconclusive", "PPPPSI"},
+    {"unavailable", CV_REG_UNAVAILABLE, NULL, NULL, NULL, "timeout after 10 s", NULL,
+     "2025-06-01", "unverified", "REGISTRY_UNAVAILABLE:inconclusive", "PPPPSI"},
+    /* D = due + 1 with no audit on record: a warning offline, information when active. */
+    {"no audit, not consulted", CV_REG_NOT_CONSULTED, NULL, NULL, NULL, NULL, NULL, "2026-03-02",
+     "warning", "SURVEILLANCE_UNKNOWN:warning", "PPIPSS"},
+    {"no audit, active", CV_REG_ACTIVE, NULL, NULL, NULL, NULL, NULL, "2026-03-02", "valid",
+     "SURVEILLANCE_UNKNOWN:info REGISTRY_CONFIRMED:info", "PPPPSP"},
+    {"no audit, suspended", CV_REG_SUSPENDED, NULL, NULL, NULL, NULL, NULL, "2026-03-02",
+     "invalid", "REGISTRY_SUSPENDED:critical SURVEILLANCE_UNKNOWN:warning", "PPIPSF"},
+    {"no audit, not found", CV_REG_NOT_FOUND, NULL, NULL, NULL, NULL, NULL, "2026-03-02",
+     "unverified", "REGISTRY_NOT_FOUND:inconclusive SURVEILLANCE_UNKNOWN:warning", "PPIPSI"},
+    // clang-format on
+};
+
+static void test_registry_rules(void **state)
+{
+    (void)state;
+    int fails = 0;
+    for (size_t i = 0; i < N_ELEMS(registry_rows); i++) {
+        struct vcase t = {.audits = registry_rows[i].audits};
+        struct cv_certificate c;
+        struct cv_verify_options o;
+        struct cv_verification v;
+        struct cv_registry_result r = {registry_rows[i].status,      "TestRegistry",
+                                       registry_rows[i].holder,      registry_rows[i].standard,
+                                       day(registry_rows[i].expiry), registry_rows[i].error};
+        char findings[1024], checks[CV_CHECK_COUNT + 1];
+        build_cert(&c, &t);
+        build_options(&o, &t, NULL);
+        o.registry = &r;
+        cv_verify(&c, &refdata, day(registry_rows[i].as_of), &o, &v);
+        findings_string(&v, findings, sizeof(findings));
+        checks_string(&v, checks);
+        EXPECT(fails, strcmp(verdict_names[v.verdict], registry_rows[i].verdict) == 0,
+               "%s: verdict %s\n", registry_rows[i].name, verdict_names[v.verdict]);
+        EXPECT(fails, strcmp(findings, registry_rows[i].findings) == 0, "%s: findings %s\n",
+               registry_rows[i].name, findings);
+        EXPECT(fails, strcmp(checks, registry_rows[i].checks) == 0, "%s: checks %s\n",
+               registry_rows[i].name, checks);
+        const struct cv_finding *u = find_code(&v, "REGISTRY_UNAVAILABLE");
+        if (u)
+            EXPECT(fails, strstr(u->message, "timeout after 10 s") != NULL,
+                   "%s: message lacks the reason: %s\n", registry_rows[i].name, u->message);
+        cv_certificate_cleanup(&c);
+    }
+    assert_int_equal(fails, 0);
+}
+
 int main(void)
 {
-    static struct CMUnitTest tests[N_ELEMS(cases) + 2];
+    static struct CMUnitTest tests[N_ELEMS(cases) + 3];
     for (size_t i = 0; i < N_ELEMS(cases); i++) {
         tests[i].name = cases[i].name;
         tests[i].test_func = run_case;
@@ -1285,5 +1364,6 @@ int main(void)
     }
     tests[N_ELEMS(cases)] = (struct CMUnitTest)cmocka_unit_test(test_options_defaults);
     tests[N_ELEMS(cases) + 1] = (struct CMUnitTest)cmocka_unit_test(test_sweep_invariants);
+    tests[N_ELEMS(cases) + 2] = (struct CMUnitTest)cmocka_unit_test(test_registry_rules);
     return cmocka_run_group_tests_name("verify", tests, setup_refdata, teardown_refdata);
 }
