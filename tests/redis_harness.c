@@ -23,34 +23,50 @@
 #define READY_WAIT_MS 10000
 #define MAX_SERVERS   16
 
-/* Servers still running at exit (a test that failed half-way) are stopped then. */
-static struct cv_test_redis *running[MAX_SERVERS];
+/* Servers and directories still there at exit (a test that failed half-way, its struct maybe
+ * gone with its stack frame) are killed and removed then: the harness keeps its own copies. */
+static struct {
+    bool used;
+    pid_t pid; /* 0 when the server is not running */
+    char dir[sizeof(((struct cv_test_redis *)0)->dir)];
+} leftovers[MAX_SERVERS];
 
-static void stop_leftovers(void)
+static void clean_leftovers(void)
 {
-    for (int i = 0; i < MAX_SERVERS; i++)
-        if (running[i])
-            cv_test_redis_stop(running[i]);
+    for (int i = 0; i < MAX_SERVERS; i++) {
+        if (!leftovers[i].used)
+            continue;
+        if (leftovers[i].pid > 0) {
+            kill(leftovers[i].pid, SIGKILL);
+            waitpid(leftovers[i].pid, NULL, 0);
+        }
+        cv_test_rmtree(leftovers[i].dir);
+        leftovers[i].used = false;
+    }
 }
 
-static void track(struct cv_test_redis *r, bool on)
+/* Records the state of 'r' (its directory and current pid), or forgets it when '!used'. */
+static void track(const struct cv_test_redis *r, bool used)
 {
     static bool registered;
-    if (!registered && on) {
-        atexit(stop_leftovers);
+    int slot = -1;
+    if (!registered) {
+        atexit(clean_leftovers);
         registered = true;
     }
-    for (int i = 0; i < MAX_SERVERS; i++)
-        if (running[i] == r) {
-            if (!on)
-                running[i] = NULL;
-            return;
+    for (int i = 0; i < MAX_SERVERS; i++) {
+        if (leftovers[i].used && !strcmp(leftovers[i].dir, r->dir)) {
+            slot = i;
+            break;
         }
-    for (int i = 0; on && i < MAX_SERVERS; i++)
-        if (!running[i]) {
-            running[i] = r;
-            return;
-        }
+        if (!leftovers[i].used && slot < 0)
+            slot = i;
+    }
+    if (slot < 0)
+        return;
+    leftovers[slot].used = used;
+    leftovers[slot].pid = r->pid;
+    snprintf(leftovers[slot].dir, sizeof(leftovers[slot].dir), "%s", r->dir);
 }
 
 static void sleep_ms(long ms)
@@ -136,6 +152,7 @@ static int spawn(struct cv_test_redis *r)
         if (waitpid(r->pid, &status, WNOHANG) == r->pid) {
             fprintf(stderr, "redis-server exited during start; see %s\n", log);
             r->pid = 0;
+            track(r, true);
             return -1;
         }
         if (answers(r->sock))
@@ -156,6 +173,7 @@ int cv_test_redis_start(struct cv_test_redis *r)
         r->dir[0] = '\0';
         return -1;
     }
+    track(r, true);
     snprintf(r->sock, sizeof(r->sock), "%s/redis.sock", r->dir);
     snprintf(r->url, sizeof(r->url), "unix://%s", r->sock);
     return spawn(r);
@@ -168,6 +186,8 @@ void cv_test_redis_kill(struct cv_test_redis *r)
         waitpid(r->pid, NULL, 0);
     }
     r->pid = 0;
+    if (r->dir[0])
+        track(r, true);
 }
 
 int cv_test_redis_restart(struct cv_test_redis *r)
@@ -178,7 +198,6 @@ int cv_test_redis_restart(struct cv_test_redis *r)
 
 void cv_test_redis_stop(struct cv_test_redis *r)
 {
-    track(r, false);
     if (r->pid > 0) {
         kill(r->pid, SIGTERM);
         for (int waited = 0; waited < 5000; waited += 10) {
@@ -190,8 +209,10 @@ void cv_test_redis_stop(struct cv_test_redis *r)
         }
         cv_test_redis_kill(r);
     }
-    if (r->dir[0])
+    if (r->dir[0]) {
+        track(r, false);
         cv_test_rmtree(r->dir);
+    }
     r->dir[0] = '\0';
 }
 

@@ -14,11 +14,13 @@ struct cv_http_client; /* opaque; one per thread (a curl easy handle is reused) 
 struct cv_http_client_config {
     const char *user_agent;    /* default "certvet/<version>" */
     int connect_timeout_ms;    /* default 3000 */
-    int total_timeout_ms;      /* whole transfer, default 10000 */
+    int total_timeout_ms;      /* budget of one cv_http_do call (retries, waits, redirects
+                                  included), default 10000 */
     size_t max_response_bytes; /* default 16 MiB; past it: CV_ERR_TOO_LARGE */
-    int max_retries;           /* on 5xx, 429 and timeouts; default 2 */
+    int max_retries;           /* on 5xx, 429 and timeouts; 0: default 2; negative: none */
     int backoff_base_ms;       /* first retry after base..2*base (jitter), doubling; default 200 */
-    int max_redirects;         /* default 3; redirects must stay on the allow-list */
+    int max_redirects;         /* 0: default 3; negative: none followed; each must stay on the
+                                  allow-list */
     const char *const *allowed_origins; /* "https://host[:port]" / "http://127.0.0.1:port" */
     size_t n_allowed_origins;
     const char *ca_file;       /* optional CA bundle; TLS verification is always on */

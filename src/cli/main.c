@@ -1,4 +1,5 @@
 /* certvet: one binary, one subcommand per file; this file dispatches from the command table. */
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,6 +41,8 @@ const char *cv_cli_config_dir(const char *option)
 
 int main(int argc, char **argv)
 {
+    /* A peer that closes a socket (Redis, an HTTP client) must give an error, not kill us. */
+    signal(SIGPIPE, SIG_IGN);
     if (argc < 2) {
         usage(stderr);
         return CV_EXIT_USAGE;

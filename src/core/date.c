@@ -1,8 +1,6 @@
 /* Civil-date arithmetic on day numbers (H. Hinnant's days_from_civil / civil_from_days). */
 #include "certvet/date.h"
 
-#include <stdio.h>
-
 #include "certvet/error.h"
 
 static bool is_leap(int y)
@@ -91,7 +89,17 @@ void cv_date_format(cv_date d, char *buf)
         buf[0] = '\0';
         return;
     }
-    snprintf(buf, CV_DATE_STRLEN, "%04d-%02d-%02d", y, m, dd);
+    /* Digits written one by one: the ranges are known (y 0..9999, m 1..12, dd 1..31). */
+    const int parts[3][2] = {{y, 4}, {m, 2}, {dd, 2}};
+    size_t n = 0;
+    for (int p = 0; p < 3; p++) {
+        if (p)
+            buf[n++] = '-';
+        for (int i = parts[p][1] - 1, v = parts[p][0]; i >= 0; i--, v /= 10)
+            buf[n + (size_t)i] = (char)('0' + v % 10);
+        n += (size_t)parts[p][1];
+    }
+    buf[n] = '\0';
 }
 
 cv_date cv_date_add_months(cv_date d, int months)
