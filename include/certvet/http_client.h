@@ -23,28 +23,28 @@ struct cv_http_client_config {
                                   allow-list */
     const char *const *allowed_origins; /* "https://host[:port]" / "http://127.0.0.1:port" */
     size_t n_allowed_origins;
-    const char *ca_file;       /* optional CA bundle; TLS verification is always on */
+    const char *ca_file; /* optional CA bundle; TLS verification is always on */
 };
 
 struct cv_http_request {
     const char *method; /* "GET" (default) or "POST" */
     const char *url;
     const char *headers[CV_HTTP_HEADER_MAX]; /* "Name: value", NULL-terminated if fewer */
-    const char *body;   /* for POST, may be NULL */
+    const char *body;                        /* for POST, may be NULL */
     size_t body_len;
     const char *if_none_match;     /* conditional GET: an ETag, or NULL */
     const char *if_modified_since; /* conditional GET: a Last-Modified value, or NULL */
 };
 
 struct cv_http_response {
-    long status;          /* HTTP status; 304 for "not modified" */
-    char *body;           /* malloc'd, NUL-terminated; NULL when there is none */
+    long status; /* HTTP status; 304 for "not modified" */
+    char *body;  /* malloc'd, NUL-terminated; NULL when there is none */
     size_t body_len;
-    char *etag;           /* malloc'd or NULL */
-    char *last_modified;  /* malloc'd or NULL */
-    char *content_type;   /* malloc'd or NULL */
-    int attempts;         /* requests made, retries included */
-    char error[256];      /* what went wrong, for logs and REGISTRY_UNAVAILABLE details */
+    char *etag;          /* malloc'd or NULL */
+    char *last_modified; /* malloc'd or NULL */
+    char *content_type;  /* malloc'd or NULL */
+    int attempts;        /* requests made, retries included */
+    char error[256];     /* what went wrong, for logs and REGISTRY_UNAVAILABLE details */
 };
 
 int cv_http_client_new(const struct cv_http_client_config *cfg, struct cv_http_client **out,

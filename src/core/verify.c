@@ -568,8 +568,8 @@ static size_t registry_differences(const struct cv_certificate *c, const struct 
                  n++ ? "; " : "", ds(r->expiry_date).s, ds(c->expiry_date).s);
     }
     if (r->holder_name && *r->holder_name && !cv_names_match(r->holder_name, c->holder_name)) {
-        snprintf(out + strlen(out), cap - strlen(out), "%sholder (registry '%s')",
-                 n++ ? "; " : "", r->holder_name);
+        snprintf(out + strlen(out), cap - strlen(out), "%sholder (registry '%s')", n++ ? "; " : "",
+                 r->holder_name);
     }
     if (r->standard && *r->standard) {
         const struct cv_standard *rs = cv_catalog_find(ref->catalog, r->standard);
