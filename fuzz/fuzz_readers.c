@@ -1,10 +1,12 @@
 /* libFuzzer target: one input through the JSON, CSV or listing reader, chosen at build time by
- * FUZZ_TARGET (1 JSON certificates, 2 CSV certificates, 3 JSON listing, 4 dates). */
+ * FUZZ_TARGET (1 JSON certificates, 2 CSV certificates, 3 JSON listing, 4 dates, 5 HTML listing
+ * with the mapping config/sources.json ships for fixtures/listings/ab-directory.html). */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 
 #include "certvet/date.h"
+#include "certvet/html_listing.h"
 #include "certvet/reader.h"
 #include "certvet/refdata.h"
 
@@ -27,7 +29,28 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     struct cv_reader_sink sink = {on_certificate, on_error, NULL, NULL};
-#if FUZZ_TARGET == 4
+#if FUZZ_TARGET == 5
+    static const struct cv_html_mapping map = {
+        .row_xpath = "//table[@id='cb-directory']/tbody/tr",
+        .id = "@data-cb",
+        .name = "td[@class='name']/a",
+        .aliases = "td[@class='name']/span[@class='aka']",
+        .country = "td[@class='country']",
+        .accreditation_body = "'NVAS'",
+        .number = "td[@class='number']",
+        .standards = "td[@class='scope']//li",
+        .status = "td[@class='status']",
+        .status_date = "td[@class='status-date']",
+        .valid_from = "td[@class='from']",
+        .valid_until = "td[@class='until']",
+    };
+    struct cv_bodies b;
+    char err[256];
+    cv_bodies_init(&b);
+    cv_html_listing_load_mem(&b, (const char *)data, size, "fuzz", &map, err, sizeof(err));
+    cv_bodies_cleanup(&b);
+    (void)sink;
+#elif FUZZ_TARGET == 4
     cv_date d;
     cv_date_parse((const char *)data, size, &d);
     (void)sink;

@@ -54,8 +54,12 @@ void cv_http_client_free(struct cv_http_client *c);
 /* Performs 'req' with retries (exponential backoff with jitter; Retry-After honoured up to the
  * total timeout). Returns CV_OK when an HTTP answer came (any status: the caller judges it),
  * CV_ERR_UNAVAILABLE on connection failure or timeout after the retries, CV_ERR_TOO_LARGE past the
- * size limit, CV_ERR_HOSTILE for a URL (or redirect) outside the allow-list. 'resp' is always
- * filled (free with cv_http_response_cleanup). */
+ * size limit, CV_ERR_HOSTILE for a URL (or redirect) outside the allow-list, CV_ERR_USAGE for a
+ * request that cannot be sent (method other than GET/POST, a header with CR/LF). More than
+ * max_redirects redirects is CV_ERR_UNAVAILABLE. A hang spends the call's whole budget in one
+ * attempt; connection failures, resets and 5xx/429 are retried while the budget lasts (a wait
+ * that would pass it ends the call with the last outcome). 'resp' is always filled (free with
+ * cv_http_response_cleanup); on an error it holds only 'attempts' and 'error'. */
 int cv_http_do(struct cv_http_client *c, const struct cv_http_request *req,
                struct cv_http_response *resp);
 void cv_http_response_cleanup(struct cv_http_response *resp);

@@ -12,9 +12,9 @@
 #include "certvet/store.h"
 #include "certvet/verify.h"
 
-#define CV_REGISTRY_MAX          64         /* connectors in one set */
-#define CV_REGISTRY_CONFIG_MAX   (1 << 20)  /* bytes of registries.json */
-#define CV_REGISTRY_BUF_MIN      1024       /* a lookup's 'buf' should hold at least this */
+#define CV_REGISTRY_MAX          64          /* connectors in one set */
+#define CV_REGISTRY_CONFIG_MAX   (1 << 20)   /* bytes of registries.json */
+#define CV_REGISTRY_BUF_MIN      1024        /* a lookup's 'buf' should hold at least this */
 #define CV_REGISTRY_TTL_FOUND    (3 * 86400) /* default ttl_found_s: any status, found */
 #define CV_REGISTRY_TTL_NOTFOUND (6 * 3600)  /* default ttl_not_found_s */
 
@@ -53,24 +53,23 @@ size_t cv_registry_set_origins(const struct cv_registry_set *set, const char *co
  * cv_http_do with a client of its own. Returns CV_OK whenever 'out' is filled (whatever the
  * status), CV_ERR_USAGE for a NULL 'cert' / 'out' or a 'buf' under 64 bytes. */
 int cv_registry_lookup(struct cv_registry_set *set, struct cv_store *store,
-                       const struct cv_certificate *cert, struct cv_registry_result *out,
-                       char *buf, size_t cap);
+                       const struct cv_certificate *cert, struct cv_registry_result *out, char *buf,
+                       size_t cap);
 
 /* The name of a registry status ("active", "not_found", ...); never NULL. */
 const char *cv_registry_status_name(enum cv_registry_status s);
 
 /* Counters of one connector, for /metrics and tests. */
 struct cv_registry_stats {
-    unsigned long lookups;      /* cv_registry_lookup calls routed to this connector */
-    unsigned long cache_hits;   /* answered from the cache */
-    unsigned long requests;     /* lookups that went to the network (one or more HTTP requests) */
-    unsigned long failures;     /* lookups answered CV_REG_UNAVAILABLE, circuit-open included */
+    unsigned long lookups;        /* cv_registry_lookup calls routed to this connector */
+    unsigned long cache_hits;     /* answered from the cache */
+    unsigned long requests;       /* lookups that went to the network (one or more HTTP requests) */
+    unsigned long failures;       /* lookups answered CV_REG_UNAVAILABLE, circuit-open included */
     unsigned long short_circuits; /* answered "circuit open" without a request */
-    int breaker_open;           /* 1 while the breaker is open (or half-open), else 0 */
+    int breaker_open;             /* 1 while the breaker is open (or half-open), else 0 */
 };
 
 /* Fills 'out' for the connector named 'name'. CV_OK or CV_ERR_NOT_FOUND. */
-int cv_registry_stats(struct cv_registry_set *set, const char *name,
-                      struct cv_registry_stats *out);
+int cv_registry_stats(struct cv_registry_set *set, const char *name, struct cv_registry_stats *out);
 
 #endif

@@ -45,13 +45,15 @@ struct cv_service_config {
     char *config_dir;   /* owned; reference data */
     char **listings;    /* owned */
     size_t n_listings;
+    char *profiles_path;     /* owned; scoring profiles, NULL: config_dir/profiles.json */
     struct cv_api_key *keys; /* owned */
     size_t n_keys;
     size_t body_bytes, batch_records, header_bytes;
     int connection_timeout_s, connections;
     int cache_ttl_s;
     int expiring_within, surveillance_grace;
-    char *ready_file; /* owned; if set, "host:port\n" is written there once listening */
+    int reference_refresh_s; /* listing sources re-fetched every this many seconds; 0: never */
+    char *ready_file;        /* owned; if set, "host:port\n" is written there once listening */
 };
 
 /* Fills the defaults. */

@@ -152,6 +152,28 @@ void cv_store_free_stream_entries(struct cv_stream_entry *e, size_t n);
 /* Frees an array of 'n' malloc'd strings and the array. Accepts NULL. */
 void cv_store_free_strings(char **v, size_t n);
 
+/* The last good copy of a listing source (SPEC 6), kept so that a failing source can be replaced
+ * by what it served last. Strings are malloc'd when returned by cv_store_source_get (free with
+ * cv_store_source_cleanup) and borrowed when passed to cv_store_source_put. */
+struct cv_store_source {
+    char *body; /* the bytes as fetched (binary-safe) */
+    size_t body_len;
+    char *etag;           /* or NULL */
+    char *last_modified;  /* or NULL */
+    long long fetched_at; /* Unix seconds when this copy was fetched */
+};
+
+/* Writes the copy of source 'name' (an id: at most CV_STORE_ID_MAX bytes) as a hash under
+ * "<prefix>{cv}:source:<name>" (fields body, etag, last_modified, fetched_at), replacing the
+ * previous one in one MULTI/EXEC. CV_OK or CV_ERR_UNAVAILABLE. */
+int cv_store_source_put(struct cv_store *s, const char *name, const struct cv_store_source *src);
+
+/* Reads the copy of source 'name' into '*out' (zeroed first). CV_ERR_NOT_FOUND when none. */
+int cv_store_source_get(struct cv_store *s, const char *name, struct cv_store_source *out);
+
+/* Frees the members of '*src' and zeroes it. Accepts NULL. */
+void cv_store_source_cleanup(struct cv_store_source *src);
+
 /* Counters since cv_store_open, for /metrics. */
 struct cv_store_stats {
     unsigned long commands;   /* Redis commands sent, each pipelined one counted */

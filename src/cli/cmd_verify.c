@@ -1,4 +1,5 @@
-/* certvet verify: offline verification of certificate files (no Redis, no network). */
+/* certvet verify: verification of certificate files, offline (no Redis, no network) unless
+ * --online also asks the registries of registries.json (docs/REGISTRIES.md). */
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -8,6 +9,7 @@
 
 #include "certvet/error.h"
 #include "certvet/refdata.h"
+#include "certvet/registry.h"
 #include "certvet/report.h"
 #include "certvet/supplier.h"
 #include "certvet/verify.h"
@@ -27,6 +29,8 @@ enum opt_id {
     OPT_FORMAT,
     OPT_INPUT_FORMAT,
     OPT_CONFIG_DIR,
+    OPT_ONLINE,
+    OPT_REGISTRIES,
     OPT_HELP,
 };
 
@@ -51,6 +55,12 @@ static const struct cv_cli_option options[] = {
     {"config-dir", 1, OPT_CONFIG_DIR, "DIR",
      "reference data directory (default: "
      "$CERTVET_CONFIG_DIR or the built-in one)"},
+    {"online", 0, OPT_ONLINE, NULL,
+     "also look each certificate up in its CB's registry (network; "
+     "docs/REGISTRIES.md)"},
+    {"registries", 1, OPT_REGISTRIES, "FILE",
+     "registry connectors (implies --online; default: "
+     "<config-dir>/registries.json)"},
     {"help", 0, OPT_HELP, NULL, "show this help"},
 };
 #define N_OPTIONS (sizeof(options) / sizeof(options[0]))
@@ -60,7 +70,8 @@ static void usage(FILE *out)
     cv_cli_usage(out,
                  "usage: certvet verify [OPTIONS] FILE...\n\n"
                  "Verifies certificates (JSON, JSON lines, CSV or XML; '-' reads standard input)\n"
-                 "against the reference data, offline, and prints a verdict per certificate.\n"
+                 "against the reference data (offline unless --online) and prints a verdict per\n"
+                 "certificate.\n"
                  "Exit status: 0 nothing invalid, 1 something invalid, 2 usage error or a record\n"
                  "was refused (the other records are still verified and reported).\n",
                  options, N_OPTIONS);
@@ -71,6 +82,7 @@ struct verify_run {
     struct cv_suppliers suppliers;
     struct cv_verify_options opt;
     struct cv_report *report;
+    struct cv_registry_set *registries; /* --online, else NULL */
     cv_date as_of;
     int failed_io;
 };
@@ -86,6 +98,12 @@ static int on_certificate(void *ctx, struct cv_certificate *cert, const struct c
         opt.supplier_aliases = (const char *const *)sup->aliases;
         opt.n_supplier_aliases = sup->n_aliases;
     }
+    struct cv_registry_result reg;
+    char reg_buf[CV_REGISTRY_BUF_MIN];
+    if (run->registries &&
+        cv_registry_lookup(run->registries, NULL, cert, &reg, reg_buf, sizeof(reg_buf)) == CV_OK &&
+        reg.status != CV_REG_NOT_CONSULTED)
+        opt.registry = &reg;
     cv_verify(cert, &run->refs.ref, run->as_of, &opt, &v);
     if (cv_report_add(run->report, &v, cert, loc)) {
         run->failed_io = 1;
@@ -132,12 +150,27 @@ static int load_reference(struct verify_run *run, const char *config_dir, const 
     return rc;
 }
 
+/* --online: the connectors of 'path', or of <config_dir>/registries.json. */
+static int load_registries(struct verify_run *run, const char *config_dir, const char *path)
+{
+    char err[512], def[4096];
+    if (!path) {
+        snprintf(def, sizeof(def), "%s/registries.json", config_dir);
+        path = def;
+    }
+    int rc = cv_registry_set_load(path, &run->registries, err, sizeof(err));
+    if (rc)
+        fprintf(stderr, "certvet verify: %s\n", err);
+    return rc;
+}
+
 int cv_cmd_verify(int argc, char **argv)
 {
     struct cv_cli_parser parser;
     const char *listings[MAX_LISTINGS];
     int n_listings = 0;
-    const char *suppliers = NULL, *config_dir = NULL;
+    const char *suppliers = NULL, *config_dir = NULL, *registries = NULL;
+    int online = 0;
     enum cv_output_format out_fmt = CV_OUTPUT_TEXT;
     enum cv_format in_fmt = CV_FORMAT_AUTO;
     struct verify_run run;
@@ -200,6 +233,13 @@ int cv_cmd_verify(int argc, char **argv)
         case OPT_CONFIG_DIR:
             config_dir = optarg;
             break;
+        case OPT_ONLINE:
+            online = 1;
+            break;
+        case OPT_REGISTRIES:
+            registries = optarg;
+            online = 1;
+            break;
         case OPT_HELP:
         case 'h':
             usage(stdout);
@@ -218,6 +258,8 @@ int cv_cmd_verify(int argc, char **argv)
         goto out;
     }
     if (load_reference(&run, cv_cli_config_dir(config_dir), listings, n_listings, suppliers))
+        goto out;
+    if (online && load_registries(&run, cv_cli_config_dir(config_dir), registries))
         goto out;
     if (cv_report_new(stdout, stderr, out_fmt, run.as_of, &run.report))
         goto out;
@@ -239,6 +281,7 @@ int cv_cmd_verify(int argc, char **argv)
         status = CV_EXIT_OK;
 out:
     cv_report_free(run.report);
+    cv_registry_set_free(run.registries);
     cv_suppliers_cleanup(&run.suppliers);
     cv_reference_cleanup(&run.refs);
     return status;

@@ -18,6 +18,8 @@ static const struct command commands[] = {
     {"import", cv_cmd_import, "load certificate files into the store (Redis)"},
     {"serve", cv_cmd_serve, "run the HTTP API (embedded redis-server unless --redis is given)"},
     {"keygen", cv_cmd_keygen, "make a new API key and its configuration entry"},
+    {"score", cv_cmd_score, "score suppliers against a procurement profile (SPEC 5)"},
+    {"refresh", cv_cmd_refresh, "fetch the listing sources and report the new reference version"},
 };
 
 static void usage(FILE *out)

@@ -201,9 +201,11 @@ int cv_http_client_new(const struct cv_http_client_config *cfg, struct cv_http_c
         cfg->max_response_bytes ? cfg->max_response_bytes : DEFAULT_MAX_RESPONSE_BYTES;
     if (c->max_response_bytes > SIZE_MAX / 4)
         c->max_response_bytes = SIZE_MAX / 4; /* room for the NUL and the doubling */
-    c->max_retries = cfg->max_retries > 0 ? cfg->max_retries : cfg->max_retries < 0 ? 0 : DEFAULT_MAX_RETRIES;
+    c->max_retries = cfg->max_retries > 0   ? cfg->max_retries
+                     : cfg->max_retries < 0 ? 0
+                                            : DEFAULT_MAX_RETRIES;
     c->backoff_base_ms = cfg->backoff_base_ms > 0 ? cfg->backoff_base_ms : DEFAULT_BACKOFF_BASE_MS;
-    c->max_redirects = cfg->max_redirects > 0     ? cfg->max_redirects
+    c->max_redirects = cfg->max_redirects > 0   ? cfg->max_redirects
                        : cfg->max_redirects < 0 ? 0
                                                 : DEFAULT_MAX_REDIRECTS;
     c->rng = (uint64_t)now_ms() * 0x9E3779B97F4A7C15ull ^ (uint64_t)(uintptr_t)c;
@@ -515,7 +517,7 @@ static int translate(struct cv_http_client *c, CURLcode cc, const struct transfe
         snprintf(resp->error, sizeof(resp->error), "out of memory");
         return CV_ERR_NOMEM;
     }
-    snprintf(resp->error, sizeof(resp->error), "%s%s%s", curl_easy_strerror(cc),
+    snprintf(resp->error, sizeof(resp->error), "%.100s%s%.140s", curl_easy_strerror(cc),
              c->errbuf[0] ? ": " : "", c->errbuf);
     if (cc == CURLE_UNSUPPORTED_PROTOCOL || cc == CURLE_URL_MALFORMAT)
         return CV_ERR_HOSTILE;

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "certvet/error.h"
@@ -26,20 +27,20 @@
 enum conn_type { CONN_GENERIC = 0, CONN_CERTSEARCH };
 
 struct status_entry {
-    char *from;                   /* the registry's word */
-    enum cv_registry_status to;   /* ours */
+    char *from;                 /* the registry's word */
+    enum cv_registry_status to; /* ours */
 };
 
 struct connector {
     char *name;
     enum conn_type type;
-    bool any_cb;      /* "*" in cbs */
-    char **cbs;       /* ids and names as written */
-    char **cb_keys;   /* cv_name_key of each */
+    bool any_cb;    /* "*" in cbs */
+    char **cbs;     /* ids and names as written */
+    char **cb_keys; /* cv_name_key of each */
     size_t n_cbs;
-    char *url;        /* generic: template with {number}, {cb}, {cb_id}, {cb_name} */
-    char *base;       /* certsearch: API base URL without trailing '/' */
-    char *origin;     /* scheme://host[:port] */
+    char *url;         /* generic: template with {number}, {cb}, {cb_id}, {cb_name} */
+    char *base;        /* certsearch: API base URL without trailing '/' */
+    char *origin;      /* scheme://host[:port] */
     char *auth_header; /* header name, or NULL */
     char *auth_env;    /* environment variable holding the secret, or NULL */
     char *auth_value;  /* "Name: prefix+secret", read at load time; NULL when unset */
@@ -59,11 +60,11 @@ struct connector {
     pthread_cond_t cond;
     int in_flight;
     int consecutive_failures;
-    bool open;           /* breaker open (or half-open once open_until has passed) */
-    bool trial;          /* a half-open trial request is under way */
-    double open_until;   /* monotonic seconds */
-    double tokens;       /* token bucket */
-    double tokens_at;    /* when 'tokens' was last refilled */
+    bool open;         /* breaker open (or half-open once open_until has passed) */
+    bool trial;        /* a half-open trial request is under way */
+    double open_until; /* monotonic seconds */
+    double tokens;     /* token bucket */
+    double tokens_at;  /* when 'tokens' was last refilled */
     struct cv_registry_stats stats;
 };
 
@@ -324,16 +325,15 @@ static bool opt_int(json_t *o, const char *key, long lo, long hi, int *out, cons
     if (!v)
         return true;
     if (!json_is_integer(v) || json_integer_value(v) < lo || json_integer_value(v) > hi) {
-        set_err(err, cap, "connector '%s': field '%s': an integer in %ld..%ld expected", name,
-                key, lo, hi);
+        set_err(err, cap, "connector '%s': field '%s': an integer in %ld..%ld expected", name, key,
+                lo, hi);
         return false;
     }
     *out = (int)json_integer_value(v);
     return true;
 }
 
-static bool opt_str(json_t *o, const char *key, char **out, const char *name, char *err,
-                    size_t cap)
+static bool opt_str(json_t *o, const char *key, char **out, const char *name, char *err, size_t cap)
 {
     json_t *v = json_object_get(o, key);
     if (!v)
@@ -356,8 +356,10 @@ static int parse_connector(json_t *o, size_t idx, struct connector *c, char *err
         return CV_ERR_INVALID;
     }
     if (!name || !*name || strlen(name) > 64 || strchr(name, ':')) {
-        set_err(err, cap, "connector %s: field 'name': a string of 1..64 characters without ':' "
-                          "expected", idxname);
+        set_err(err, cap,
+                "connector %s: field 'name': a string of 1..64 characters without ':' "
+                "expected",
+                idxname);
         return CV_ERR_INVALID;
     }
     c->name = strdup(name);
@@ -377,8 +379,10 @@ static int parse_connector(json_t *o, size_t idx, struct connector *c, char *err
 
     json_t *cbs = json_object_get(o, "cbs");
     if (!json_is_array(cbs) || json_array_size(cbs) == 0) {
-        set_err(err, cap, "connector '%s': field 'cbs': a non-empty array of CB ids or names "
-                          "(or \"*\") expected", name);
+        set_err(err, cap,
+                "connector '%s': field 'cbs': a non-empty array of CB ids or names "
+                "(or \"*\") expected",
+                name);
         return CV_ERR_INVALID;
     }
     size_t n = json_array_size(cbs);
@@ -409,7 +413,7 @@ static int parse_connector(json_t *o, size_t idx, struct connector *c, char *err
     if (!url || !(c->origin = url_origin(url))) {
         set_err(err, cap, "connector '%s': field '%s': an http(s) URL with a literal host expected",
                 name, urlkey);
-        return c->origin || !url ? CV_ERR_INVALID : CV_ERR_INVALID;
+        return CV_ERR_INVALID;
     }
     if (c->type == CONN_GENERIC) {
         c->url = strdup(url);
@@ -426,8 +430,10 @@ static int parse_connector(json_t *o, size_t idx, struct connector *c, char *err
 
     /* Authentication: the secret only ever comes from the environment. */
     if (json_object_get(o, "api_key") || json_object_get(o, "auth_value")) {
-        set_err(err, cap, "connector '%s': a key in the file is refused: name an environment "
-                          "variable in 'api_key_env' / 'auth_env'", name);
+        set_err(err, cap,
+                "connector '%s': a key in the file is refused: name an environment "
+                "variable in 'api_key_env' / 'auth_env'",
+                name);
         return CV_ERR_INVALID;
     }
     char *prefix = NULL;
@@ -448,7 +454,8 @@ static int parse_connector(json_t *o, size_t idx, struct connector *c, char *err
     if (c->auth_env) {
         const char *secret = getenv(c->auth_env);
         if (secret && *secret) {
-            size_t len = strlen(c->auth_header) + strlen(secret) + (prefix ? strlen(prefix) : 0) + 3;
+            size_t len =
+                strlen(c->auth_header) + strlen(secret) + (prefix ? strlen(prefix) : 0) + 3;
             c->auth_value = malloc(len);
             if (!c->auth_value) {
                 free(prefix);
@@ -468,8 +475,10 @@ static int parse_connector(json_t *o, size_t idx, struct connector *c, char *err
     if (c->type == CONN_GENERIC) {
         json_t *fields = json_object_get(o, "fields");
         if (!json_is_object(fields)) {
-            set_err(err, cap, "connector '%s': field 'fields': an object of JSON pointers "
-                              "(status, holder, standard, expiry) expected", name);
+            set_err(err, cap,
+                    "connector '%s': field 'fields': an object of JSON pointers "
+                    "(status, holder, standard, expiry) expected",
+                    name);
             return CV_ERR_INVALID;
         }
         if (!opt_str(o, "record", &c->record_ptr, name, err, cap))
@@ -485,8 +494,10 @@ static int parse_connector(json_t *o, size_t idx, struct connector *c, char *err
             json_t *v = json_object_get(fields, ptrs[i].key);
             const char *s = json_string_value(v);
             if ((v && !s) || (s && *s && *s != '/')) {
-                set_err(err, cap, "connector '%s': field 'fields.%s': a JSON pointer (\"/a/b\") "
-                                  "expected", name, ptrs[i].key);
+                set_err(err, cap,
+                        "connector '%s': field 'fields.%s': a JSON pointer (\"/a/b\") "
+                        "expected",
+                        name, ptrs[i].key);
                 return CV_ERR_INVALID;
             }
             *ptrs[i].dst = dup_or_null(s);
@@ -514,8 +525,9 @@ static int parse_connector(json_t *o, size_t idx, struct connector *c, char *err
             {
                 enum cv_registry_status st;
                 if (!status_word(json_string_value(v), &st)) {
-                    set_err(err, cap, "connector '%s': field 'status_map.%s': one of active, "
-                                      "suspended, withdrawn, cancelled, expired, not_found expected",
+                    set_err(err, cap,
+                            "connector '%s': field 'status_map.%s': one of active, "
+                            "suspended, withdrawn, cancelled, expired, not_found expected",
                             name, k);
                     return CV_ERR_INVALID;
                 }
@@ -672,8 +684,7 @@ size_t cv_registry_set_origins(const struct cv_registry_set *set, const char *co
     return set ? set->n_origins : 0;
 }
 
-int cv_registry_stats(struct cv_registry_set *set, const char *name,
-                      struct cv_registry_stats *out)
+int cv_registry_stats(struct cv_registry_set *set, const char *name, struct cv_registry_stats *out)
 {
     for (size_t i = 0; set && i < set->n; i++) {
         struct connector *c = &set->c[i];
@@ -722,7 +733,7 @@ static void cache_key(const struct connector *c, const struct cv_certificate *ce
     for (char *p = cb; *p; p++)
         if (*p == ' ' || *p == ':')
             *p = '_';
-    snprintf(out, cap, "reg:%s:%s:%s", c->name, num, cb);
+    snprintf(out, cap, "reg:%.64s:%.80s:%.80s", c->name, num, cb);
 }
 
 static bool cache_read(struct cv_store *store, const char *key, struct outcome *o)
@@ -747,9 +758,9 @@ static bool cache_read(struct cv_store *store, const char *key, struct outcome *
 static void cache_write(struct cv_store *store, const struct connector *c, const char *key,
                         const struct outcome *o)
 {
-    if (!store || (o->st != CV_REG_NOT_FOUND && o->st != CV_REG_ACTIVE &&
-                   o->st != CV_REG_SUSPENDED && o->st != CV_REG_WITHDRAWN &&
-                   o->st != CV_REG_EXPIRED))
+    if (!store ||
+        (o->st != CV_REG_NOT_FOUND && o->st != CV_REG_ACTIVE && o->st != CV_REG_SUSPENDED &&
+         o->st != CV_REG_WITHDRAWN && o->st != CV_REG_EXPIRED))
         return;
     char date[CV_DATE_STRLEN] = "";
     if (o->expiry != CV_DATE_NONE)
@@ -898,8 +909,8 @@ static void fail_status(struct connector *c, long status, struct outcome *o)
 
 /* ---- generic connector ---------------------------------------------------------------- */
 
-static bool expand_template(const struct connector *c, const struct cv_certificate *cert,
-                            char *out, size_t cap)
+static bool expand_template(const struct connector *c, const struct cv_certificate *cert, char *out,
+                            size_t cap)
 {
     size_t n = 0;
     out[0] = '\0';
@@ -1143,8 +1154,8 @@ static void certsearch_lookup(struct cv_http_client *hc, struct connector *c,
         goto out;
     }
     const char *cert_id = json_str(found, "cert_id");
-    bool complete = json_str(found, "certification_status") &&
-                    json_str(found, "certification_expiry_date");
+    bool complete =
+        json_str(found, "certification_status") && json_str(found, "certification_expiry_date");
     if (!complete && cert_id) {
         size_t n = (size_t)snprintf(url, sizeof url, "%s/certificate/", c->base);
         if (n < sizeof url && url_append_encoded(url, sizeof url, &n, cert_id)) {
@@ -1200,7 +1211,8 @@ static void network_lookup(struct connector *c, const struct cv_certificate *cer
     char err[TEXT_MAX];
     cfg.connect_timeout_ms = c->connect_timeout_ms;
     cfg.total_timeout_ms = c->timeout_ms;
-    cfg.max_retries = c->max_retries;
+    cfg.max_retries =
+        c->max_retries == 0 ? -1 : c->max_retries; /* the client reads 0 as "default" */
     cfg.backoff_base_ms = c->backoff_ms;
     cfg.max_response_bytes = 4 * 1024 * 1024;
     cfg.allowed_origins = origins;
@@ -1217,8 +1229,8 @@ static void network_lookup(struct connector *c, const struct cv_certificate *cer
 }
 
 int cv_registry_lookup(struct cv_registry_set *set, struct cv_store *store,
-                       const struct cv_certificate *cert, struct cv_registry_result *out,
-                       char *buf, size_t cap)
+                       const struct cv_certificate *cert, struct cv_registry_result *out, char *buf,
+                       size_t cap)
 {
     if (!cert || !out || !buf || cap < 64)
         return CV_ERR_USAGE;
@@ -1254,13 +1266,10 @@ int cv_registry_lookup(struct cv_registry_set *set, struct cv_store *store,
             network_lookup(c, cert, &o);
             limits_leave(c);
             breaker_leave(c, trial, o.st == CV_REG_UNAVAILABLE && o.requested);
-        } else {
-            breaker_leave(c, trial, false); /* no request went out: the trial is not judged */
-            if (trial) {
-                pthread_mutex_lock(&c->mu);
-                c->open = true; /* still untested: stay half-open */
-                pthread_mutex_unlock(&c->mu);
-            }
+        } else if (trial) {
+            pthread_mutex_lock(&c->mu);
+            c->trial = false; /* no request went out: the next lookup makes the trial */
+            pthread_mutex_unlock(&c->mu);
         }
         if (o.st == CV_REG_UNAVAILABLE) {
             pthread_mutex_lock(&c->mu);

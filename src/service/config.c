@@ -51,6 +51,7 @@ static const struct key_def {
     {"paths", "data_dir", K_STRING, offsetof(struct cv_service_config, data_dir), 0, 0},
     {"paths", "config_dir", K_STRING, offsetof(struct cv_service_config, config_dir), 0, 0},
     {"paths", "listings", K_LISTINGS, offsetof(struct cv_service_config, listings), 0, 0},
+    {"paths", "profiles", K_STRING_NULL, offsetof(struct cv_service_config, profiles_path), 0, 0},
     {"paths", "ready_file", K_STRING_NULL, offsetof(struct cv_service_config, ready_file), 0, 0},
     {"auth", "keys", K_KEYS, offsetof(struct cv_service_config, keys), 0, 0},
     {"limits", "body_bytes", K_SIZE, offsetof(struct cv_service_config, body_bytes), 1024,
@@ -68,6 +69,8 @@ static const struct key_def {
      100000},
     {"verify", "surveillance_grace", K_INT, offsetof(struct cv_service_config, surveillance_grace),
      0, 100000},
+    {"reference", "refresh_s", K_INT, offsetof(struct cv_service_config, reference_refresh_s), 0,
+     30 * 86400},
 };
 #define N_KEYS (sizeof(keys) / sizeof(keys[0]))
 
@@ -144,6 +147,7 @@ void cv_service_config_cleanup(struct cv_service_config *c)
     free(c->redis_server);
     free(c->config_dir);
     free(c->ready_file);
+    free(c->profiles_path);
     free_strings(c->listings, c->n_listings);
     free_keys(c->keys, c->n_keys);
     memset(c, 0, sizeof(*c));

@@ -83,7 +83,7 @@ static char *verify_text(struct cv_request *rq, struct cv_store *store,
             opt.n_supplier_aliases = link->n_aliases;
         }
     }
-    if (cv_verify_cached(store, &rq->srv->refs, cert, as_of, &opt, cfg->cache_ttl_s, &text, &hit))
+    if (cv_verify_cached(store, rq->refs, cert, as_of, &opt, cfg->cache_ttl_s, &text, &hit))
         return NULL;
     if (store)
         cv_metrics_cache(hit);
@@ -389,9 +389,8 @@ void cv_h_certificates_post(struct cv_request *rq)
     run.errors = json_array();
     /* one batch per request: max_batch above the limit, so nothing is written before the whole
      * body has been read and counted */
-    cv_ingest_init(&run.in, store, &rq->srv->refs, actor(rq), cv_today_utc(), run.limit + 1);
-    struct cv_reader_sink sink = {ingest_on_certificate, ingest_on_error, &run,
-                                  rq->srv->refs.schema};
+    cv_ingest_init(&run.in, store, rq->refs, actor(rq), cv_today_utc(), run.limit + 1);
+    struct cv_reader_sink sink = {ingest_on_certificate, ingest_on_error, &run, rq->refs->schema};
     if (!run.ids || !run.errors)
         cv_http_problem(rq, CV_P_INTERNAL, NULL, false, "out of memory");
     else

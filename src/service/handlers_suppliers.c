@@ -204,8 +204,15 @@ void cv_h_suppliers_list(struct cv_request *rq)
     char **ids = NULL, *next = NULL;
     size_t n = 0;
     const char *cursor = cv_http_query(rq, "cursor");
+    const struct cv_profile *prof = NULL; /* ?profile=P: the portfolio view, with scores */
+    cv_date as_of = cv_today_utc();
     if (cv_query_long_or_respond(rq, "limit", CV_LIST_DEFAULT, 1, CV_LIST_MAX, &limit))
         return;
+    if (cv_http_query(rq, "profile")) {
+        prof = cv_profile_or_respond(rq);
+        if (!prof || cv_query_date_or_respond(rq, "as_of", as_of, &as_of))
+            return;
+    }
     if (cursor && (!*cursor || strlen(cursor) > CURSOR_MAX)) {
         cv_http_problem(rq, CV_P_BAD_REQUEST, NULL, false,
                         "query parameter 'cursor': not a cursor from a previous page");
@@ -227,6 +234,12 @@ void cv_h_suppliers_list(struct cv_request *rq)
         }
         json_t *doc = json_loads(text, 0, NULL);
         free(text);
+        if (doc && prof) {
+            json_t *score = NULL;
+            rc = cv_supplier_score_summary(rq, store, ids[i], doc, prof, as_of, &score);
+            if (!rc)
+                json_object_set_new(doc, "score", score);
+        }
         if (doc)
             json_array_append_new(list, doc);
     }

@@ -3,6 +3,7 @@
 #include "certvet/ingest.h"
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -158,6 +159,16 @@ static int cache_key(const struct cv_reference *refs, const struct cv_certificat
         cv_sha256_update(&h, opt->supplier_name, strlen(opt->supplier_name) + 1);
     for (size_t i = 0; i < opt->n_supplier_aliases; i++)
         cv_sha256_update(&h, opt->supplier_aliases[i], strlen(opt->supplier_aliases[i]) + 1);
+    if (opt->registry) {
+        /* What the registry said is an input of the rules: a new answer, a new key. */
+        const struct cv_registry_result *r = opt->registry;
+        const char *parts[] = {r->registry, r->holder_name, r->standard, r->error};
+        char fixed[48];
+        int k = snprintf(fixed, sizeof(fixed), "reg|%d|%d|", (int)r->status, (int)r->expiry_date);
+        cv_sha256_update(&h, fixed, (size_t)k);
+        for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++)
+            cv_sha256_update(&h, parts[i] ? parts[i] : "", parts[i] ? strlen(parts[i]) + 1 : 1);
+    }
     cv_sha256_final(&h, d);
     free(text);
     size_t off = (size_t)snprintf(key, cap, "vcache:");
@@ -193,7 +204,9 @@ int cv_verify_cached(struct cv_store *store, const struct cv_reference *refs,
     json_decref(o);
     if (!*json)
         return CV_ERR_NOMEM;
-    if (store)
+    /* A verdict that rests on an unavailable registry is not kept: the next request retries. */
+    bool transient = opt->registry && opt->registry->status == CV_REG_UNAVAILABLE;
+    if (store && !transient)
         cv_store_cache_put(store, key, *json, ttl_s); /* a cache that fails is only slower */
     return CV_OK;
 }

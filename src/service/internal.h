@@ -13,13 +13,16 @@
 
 #include <jansson.h>
 #include <microhttpd.h>
+#include <pthread.h>
 
 #include "certvet/buf.h"
 #include "certvet/certificate.h"
 #include "certvet/date.h"
 #include "certvet/reader.h"
 #include "certvet/refdata.h"
+#include "certvet/score.h"
 #include "certvet/service.h"
+#include "certvet/sources.h"
 #include "certvet/store.h"
 
 #define CV_MAX_ROUTES           32           /* rows the route table may have (metrics arrays) */
@@ -34,26 +37,45 @@
 #define CV_SUPPLIER_ALIASES_MAX 64   /* aliases used for HOLDER_MISMATCH */
 #define CV_CERT_ARENA_LIMIT     CV_RECORD_MAX_BYTES
 
+/* One version of the reference data, read-only once published and shared by the requests that
+ * started while it was current (reference.c). */
+struct cv_ref_snapshot {
+    struct cv_reference ref; /* never moved: ref.ref points into it */
+    atomic_long users;       /* the server while current, plus each request holding it */
+    json_t *sources;         /* [{name, kind, format, status, fetched_at, error}], owned */
+};
+
 /* The one server context: built by cv_service_run, read-only while requests run (but for the
- * atomics). */
+ * atomics and the reference data, swapped under 'ref_lock'). */
 struct cv_server {
     const struct cv_service_config *cfg;
-    struct cv_reference refs; /* loaded once; shared read-only by every thread */
+    pthread_mutex_t ref_lock;        /* guards 'current' */
+    struct cv_ref_snapshot *current; /* what new requests get (cv_refs_acquire) */
+    pthread_mutex_t refresh_lock;    /* one refresh at a time; guards 'sources' */
+    struct cv_sources sources;       /* config_dir/sources.json, loaded on the first refresh */
+    bool sources_loaded;
+    pthread_t refresher_thread; /* when reference.refresh_s > 0 */
+    bool refresher_running, refresher_stop;
+    pthread_mutex_t refresher_lock; /* guards refresher_stop */
+    pthread_cond_t refresher_wake;
     struct cv_store_config store_cfg;
     char *openapi; /* owned; NULL when docs/openapi.yaml was not found */
     size_t openapi_len;
-    atomic_bool draining;  /* SIGTERM seen: answers carry "Connection: close" */
-    atomic_long in_flight; /* requests between their first call and their completion */
-    uint64_t id_seed;      /* random, for generated request ids */
+    struct cv_profiles profiles; /* scoring profiles, loaded at start, read-only */
+    atomic_bool draining;        /* SIGTERM seen: answers carry "Connection: close" */
+    atomic_long in_flight;       /* requests between their first call and their completion */
+    uint64_t id_seed;            /* random, for generated request ids */
     atomic_ulong id_counter;
 };
 
 /* One request: created on MHD's first call, owned by MHD's req_cls, released in the completed
  * callback (the one release point). */
 struct cv_request {
-    struct MHD_Connection *conn; /* borrowed */
-    struct cv_server *srv;       /* borrowed */
-    const char *url;             /* MHD's, valid for the request's life */
+    struct MHD_Connection *conn;     /* borrowed */
+    struct cv_server *srv;           /* borrowed */
+    struct cv_ref_snapshot *snap;    /* held from the first call to the release point */
+    const struct cv_reference *refs; /* &snap->ref: the reference data of this request */
+    const char *url;                 /* MHD's, valid for the request's life */
     char method[12];
     size_t route; /* index in cv_routes, or CV_NO_ROUTE */
     char id[CV_PATH_ID_MAX + 1];
@@ -105,6 +127,22 @@ void cv_h_alerts(struct cv_request *rq);
 void cv_h_events(struct cv_request *rq);
 void cv_h_reference_cbs(struct cv_request *rq);
 void cv_h_reference_abs(struct cv_request *rq);
+void cv_h_supplier_score(struct cv_request *rq);
+void cv_h_profiles(struct cv_request *rq);
+
+/* Loads the scoring profiles (paths.profiles, default config_dir/profiles.json) into
+ * srv->profiles, checked against the current snapshot's catalog. Errors name profile and field. */
+int cv_score_profiles_load(struct cv_server *srv, char *err, size_t cap);
+
+/* The profile named by ?profile=, or NULL after answering 400 (absent or unknown). */
+const struct cv_profile *cv_profile_or_respond(struct cv_request *rq);
+
+/* Scores supplier 'id' (its document 'doc', for the holder check) against 'prof' as of 'as_of'
+ * into '*out' = {profile, score, decision, coverage} (new reference). Returns CV_OK, a store
+ * error, or CV_ERR_NOMEM. */
+int cv_supplier_score_summary(struct cv_request *rq, struct cv_store *store, const char *id,
+                              json_t *doc, const struct cv_profile *prof, cv_date as_of,
+                              json_t **out);
 
 /* ---- verification shared by the handlers (handlers_certificates.c) ---------------------- */
 
@@ -137,6 +175,31 @@ int cv_record_parse(const char *json, json_t **record, struct cv_certificate *ce
 
 /* Today in UTC. */
 cv_date cv_today_utc(void);
+
+/* ---- reference.c ------------------------------------------------------------------------- */
+
+/* Loads the reference data of the configuration as the first snapshot (and the locks). */
+int cv_refs_init(struct cv_server *srv, char *err, size_t cap);
+
+/* Takes a reference on the current snapshot (NULL only before cv_refs_init); release it with
+ * cv_refs_release, which frees a replaced snapshot when its last user goes. */
+struct cv_ref_snapshot *cv_refs_acquire(struct cv_server *srv);
+void cv_refs_release(struct cv_ref_snapshot *s);
+
+/* Fetches the listing sources (config_dir/sources.json, last good copies in the store), builds a
+ * new snapshot with a new version and swaps it in for new requests. '*report' gets
+ * {version, sources, certification_bodies, unusable} (new reference). Returns CV_OK, or an error
+ * with 'err' (the current snapshot stays). One refresh runs at a time. */
+int cv_refs_refresh(struct cv_server *srv, json_t **report, char *err, size_t cap);
+
+/* Starts the periodic refresher when reference.refresh_s > 0 (a refresh at once, then every
+ * refresh_s seconds). */
+int cv_refs_start_refresher(struct cv_server *srv);
+
+/* Stops the refresher, drops the current snapshot and the sources. */
+void cv_refs_cleanup(struct cv_server *srv);
+
+void cv_h_reference_refresh(struct cv_request *rq);
 
 /* ---- server.c ----------------------------------------------------------------------------- */
 

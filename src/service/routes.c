@@ -9,10 +9,6 @@
 #include "certvet/names.h"
 #include "internal.h"
 
-static void h_score(struct cv_request *rq);
-static void h_profiles(struct cv_request *rq);
-static void h_refresh(struct cv_request *rq);
-
 /* method, path, role, name (metrics and logs), handler */
 #define CV_ROUTE_TABLE(X)                                                                          \
     X("GET", "/healthz", NONE, "healthz", cv_h_healthz)                                            \
@@ -27,15 +23,15 @@ static void h_refresh(struct cv_request *rq);
     X("GET", "/v1/suppliers", READ, "suppliers.list", cv_h_suppliers_list)                         \
     X("GET", "/v1/suppliers/{id}", READ, "suppliers.get", cv_h_supplier_get)                       \
     X("DELETE", "/v1/suppliers/{id}", WRITE, "suppliers.delete", cv_h_supplier_delete)             \
-    X("GET", "/v1/suppliers/{id}/score", READ, "suppliers.score", h_score)                         \
+    X("GET", "/v1/suppliers/{id}/score", READ, "suppliers.score", cv_h_supplier_score)             \
     X("GET", "/v1/alerts", READ, "alerts", cv_h_alerts)                                            \
     X("GET", "/v1/events", READ, "events", cv_h_events)                                            \
     X("GET", "/v1/reference/certification-bodies", READ, "reference.certification_bodies",         \
       cv_h_reference_cbs)                                                                          \
     X("GET", "/v1/reference/accreditation-bodies", READ, "reference.accreditation_bodies",         \
       cv_h_reference_abs)                                                                          \
-    X("GET", "/v1/profiles", READ, "profiles", h_profiles)                                         \
-    X("POST", "/v1/reference/refresh", ADMIN, "reference.refresh", h_refresh)
+    X("GET", "/v1/profiles", READ, "profiles", cv_h_profiles)                                      \
+    X("POST", "/v1/reference/refresh", ADMIN, "reference.refresh", cv_h_reference_refresh)
 
 const struct cv_route_def cv_routes[] = {
 #define CV_X_ROW(method, path, role, name, handler) {method, path, CV_ROLE_##role, name},
@@ -168,26 +164,6 @@ void cv_h_openapi(struct cv_request *rq)
     cv_http_send(rq, 200, resp, false);
 }
 
-/* ---- routes of later issues (kept in the table so roles are enforced and tested) ---------- */
-
-static void h_score(struct cv_request *rq)
-{
-    cv_http_problem(rq, CV_P_NOT_IMPLEMENTED, NULL, false,
-                    "supplier scoring (certvet-score/1, SPEC 5) is not implemented yet");
-}
-
-static void h_profiles(struct cv_request *rq)
-{
-    cv_http_problem(rq, CV_P_NOT_IMPLEMENTED, NULL, false,
-                    "scoring profiles (SPEC 5) are not implemented yet");
-}
-
-static void h_refresh(struct cv_request *rq)
-{
-    cv_http_problem(rq, CV_P_NOT_IMPLEMENTED, NULL, false,
-                    "re-fetching listing sources (SPEC 6) is not implemented yet");
-}
-
 /* ---- reference data ------------------------------------------------------------------------- */
 
 static json_t *string_or_null(const char *s)
@@ -287,7 +263,7 @@ static bool cb_matches(const struct cv_cb *cb, const char *qkey)
 
 void cv_h_reference_cbs(struct cv_request *rq)
 {
-    const struct cv_bodies *b = &rq->srv->refs.bodies;
+    const struct cv_bodies *b = &rq->refs->bodies;
     const char *q = cv_http_query(rq, "q");
     char qkey[CV_NAME_KEY_MAX] = "";
     if (q && strlen(q) > 200) {
@@ -304,12 +280,15 @@ void cv_h_reference_cbs(struct cv_request *rq)
             list = NULL;
         }
     }
-    cv_http_json(rq, 200, list ? json_pack("{s:o}", "certification_bodies", list) : NULL);
+    cv_http_json(rq, 200,
+                 list ? json_pack("{s:o, s:s, s:O}", "certification_bodies", list, "version",
+                                  rq->refs->version, "sources", rq->snap->sources)
+                      : NULL);
 }
 
 void cv_h_reference_abs(struct cv_request *rq)
 {
-    const struct cv_bodies *b = &rq->srv->refs.bodies;
+    const struct cv_bodies *b = &rq->refs->bodies;
     json_t *list = json_array();
     for (size_t i = 0; list && i < b->n_abs; i++) {
         if (json_array_append_new(list, ab_json(&b->abs[i]))) {
@@ -317,5 +296,8 @@ void cv_h_reference_abs(struct cv_request *rq)
             list = NULL;
         }
     }
-    cv_http_json(rq, 200, list ? json_pack("{s:o}", "accreditation_bodies", list) : NULL);
+    cv_http_json(rq, 200,
+                 list ? json_pack("{s:o, s:s, s:O}", "accreditation_bodies", list, "version",
+                                  rq->refs->version, "sources", rq->snap->sources)
+                      : NULL);
 }

@@ -181,6 +181,7 @@ static void request_free(struct cv_request *rq)
     if (rq->deferred)
         MHD_destroy_response(rq->deferred);
     cv_buf_cleanup(&rq->body);
+    cv_refs_release(rq->snap);
     free(rq);
 }
 
@@ -298,6 +299,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
             return MHD_NO;
         rq->conn = conn;
         rq->srv = srv;
+        rq->snap = cv_refs_acquire(srv);
+        rq->refs = &rq->snap->ref;
         rq->url = url;
         rq->route = CV_NO_ROUTE;
         rq->start = now_mono();
@@ -647,9 +650,12 @@ int cv_service_run(const struct cv_service_config *c)
         return status;
     }
     srv->store_cfg = (struct cv_store_config){c->redis_url, c->redis_prefix, c->redis_timeout_ms};
-    if (cv_reference_load(&srv->refs, c->config_dir, (const char *const *)c->listings,
-                          c->n_listings, err, sizeof(err))) {
+    if (cv_refs_init(srv, err, sizeof(err))) {
         cv_log("error", "cannot load the reference data", json_pack("{s:s}", "detail", err));
+        goto out;
+    }
+    if (cv_score_profiles_load(srv, err, sizeof(err))) {
+        cv_log("error", "cannot load the scoring profiles", json_pack("{s:s}", "detail", err));
         goto out;
     }
     load_openapi(srv);
@@ -676,8 +682,10 @@ int cv_service_run(const struct cv_service_config *c)
     redacted_url(c->redis_url, url, sizeof(url));
     cv_log("info", "listening",
            json_pack("{s:s, s:i, s:i, s:s, s:s, s:i}", "listen", name, "threads", c->threads,
-                     "keys", (int)c->n_keys, "store", url, "reference_version", srv->refs.version,
-                     "connections", c->connections));
+                     "keys", (int)c->n_keys, "store", url, "reference_version",
+                     srv->current->ref.version, "connections", c->connections));
+    if (cv_refs_start_refresher(srv))
+        cv_log("error", "cannot start the periodic reference refresher", NULL);
     printf("certvet: listening on http://%s\n", name);
     fflush(stdout);
     if (c->ready_file && write_ready_file(c->ready_file, name)) {
@@ -696,7 +704,8 @@ int cv_service_run(const struct cv_service_config *c)
 out:
     restore_signals();
     free(srv->openapi);
-    cv_reference_cleanup(&srv->refs);
+    cv_profiles_cleanup(&srv->profiles);
+    cv_refs_cleanup(srv);
     memset(srv, 0, sizeof(*srv));
     return status;
 }

@@ -32,6 +32,7 @@
 #define K_INDEX_SURV     "index:surveillance" /* zset: certificate id by surveillance due day */
 #define K_STREAM         "stream:"            /* stream: "events" or "changes" */
 #define K_CACHE          "cache:"             /* after the bare prefix, untagged: cache entries */
+#define K_SOURCE         "source:"            /* hash: last good copy of a listing source */
 
 struct cv_store {
     struct cv_redis *r;
@@ -896,6 +897,122 @@ int cv_store_cache_put(struct cv_store *s, const char *key_, const char *value, 
     rc = cv_redis_command(s->r, NULL, 5, argv, NULL);
 out:
     return done(s, rc);
+}
+
+/* ---- listing sources' last good copies --------------------------------------------------- */
+
+int cv_store_source_put(struct cv_store *s, const char *name, const struct cv_store_source *src)
+{
+    char k[KEY_MAX], at[24];
+    const char *multi[] = {"MULTI"}, *exec[] = {"EXEC"};
+    const char *del[] = {"DEL", k};
+    const char *hset[] = {"HSET", k,      "body", src ? src->body : NULL, "fetched_at",
+                          at,     "etag", "",     "last_modified",        ""};
+    size_t lens[10], queued = 0;
+    bool aborted;
+    int n = 6, rc;
+
+    rc = check_id(s, name, "source name");
+    if (!rc && (!src || (!src->body && src->body_len)))
+        rc = cv_redis_set_error(s->r, CV_ERR_USAGE, "a source copy needs a body");
+    if (rc)
+        goto out;
+    key(s, k, K_SOURCE, name);
+    snprintf(at, sizeof(at), "%lld", src->fetched_at);
+    if (!src->body)
+        hset[3] = "";
+    if (src->etag) {
+        hset[n++] = "etag";
+        hset[n++] = src->etag;
+    }
+    if (src->last_modified) {
+        hset[n++] = "last_modified";
+        hset[n++] = src->last_modified;
+    }
+    for (int i = 0; i < n; i++)
+        lens[i] = strlen(hset[i]);
+    lens[3] = src->body_len;
+    rc = cv_redis_begin(s->r);
+    if (!rc)
+        rc = append(s, &queued, 1, multi);
+    if (!rc)
+        rc = append(s, &queued, 2, del);
+    if (!rc)
+        rc = cv_redis_append(s->r, n, hset, lens);
+    if (!rc)
+        queued++;
+    if (!rc)
+        rc = append(s, &queued, 1, exec);
+    if (queued) {
+        int rc2 = finish_transaction(s, queued, &aborted);
+        if (!rc)
+            rc = rc2;
+    }
+out:
+    return done(s, rc);
+}
+
+int cv_store_source_get(struct cv_store *s, const char *name, struct cv_store_source *out)
+{
+    char k[KEY_MAX];
+    const char *argv[] = {"HMGET", k, "body", "etag", "last_modified", "fetched_at"};
+    struct cv_reply *rep = NULL;
+    int rc;
+
+    if (out)
+        memset(out, 0, sizeof(*out));
+    rc = check_id(s, name, "source name");
+    if (!rc && !out)
+        rc = cv_redis_set_error(s->r, CV_ERR_USAGE, "no output given");
+    if (rc)
+        goto out;
+    key(s, k, K_SOURCE, name);
+    rc = cv_redis_command(s->r, &rep, 6, argv, NULL);
+    if (rc)
+        goto out;
+    if (cv_reply_type(rep) != CV_REPLY_ARRAY || cv_reply_count(rep) != 4) {
+        rc = bad_reply(s, "HMGET");
+        goto out;
+    }
+    if (cv_reply_type(cv_reply_at(rep, 0)) != CV_REPLY_STRING) {
+        rc = CV_ERR_NOT_FOUND;
+        goto out;
+    }
+    cv_reply_str(cv_reply_at(rep, 0), &out->body_len);
+    out->body = cv_reply_strdup(cv_reply_at(rep, 0));
+    if (!out->body) {
+        rc = cv_redis_set_error(s->r, CV_ERR_NOMEM, "out of memory");
+        goto out;
+    }
+    for (int i = 1; i <= 2; i++) {
+        const struct cv_reply *f = cv_reply_at(rep, (size_t)i);
+        char **dst = i == 1 ? &out->etag : &out->last_modified;
+        size_t len = 0;
+        if (cv_reply_type(f) != CV_REPLY_STRING || (cv_reply_str(f, &len), len == 0))
+            continue;
+        *dst = cv_reply_strdup(f);
+        if (!*dst) {
+            rc = cv_redis_set_error(s->r, CV_ERR_NOMEM, "out of memory");
+            goto out;
+        }
+    }
+    if (cv_reply_type(cv_reply_at(rep, 3)) == CV_REPLY_STRING)
+        out->fetched_at = strtoll(cv_reply_str(cv_reply_at(rep, 3), NULL), NULL, 10);
+out:
+    if (rc && out)
+        cv_store_source_cleanup(out);
+    cv_reply_free(rep);
+    return done(s, rc);
+}
+
+void cv_store_source_cleanup(struct cv_store_source *src)
+{
+    if (!src)
+        return;
+    free(src->body);
+    free(src->etag);
+    free(src->last_modified);
+    memset(src, 0, sizeof(*src));
 }
 
 /* ---- streams ----------------------------------------------------------------------------- */

@@ -10,7 +10,8 @@
  * application/json, ".xml" application/xml, ".html" text/html, anything else text/plain. Answers
  * carry an ETag (a hash of the content) and Last-Modified (the file's mtime); a request whose
  * If-None-Match equals the ETag, or whose If-Modified-Since equals the Last-Modified value, gets
- * 304 with no body. A missing file is 404; a path with ".." is 400.
+ * 304 with no body. A missing file is 404; a path with ".." is 400. With "?chunked=1" the body
+ * is sent chunked, without Content-Length (the query string is not part of the path).
  *
  * Control API (never counted in the statistics):
  *   POST /_control  {"path": "/x", "mode": "...", "status": 500, "times": N, "delay_ms": N,
@@ -22,7 +23,8 @@
  *                 the server shuts down; then close the connection without an answer
  *       reset     close the connection without an answer
  *       status    answer 'status' (default 500) with a small JSON body, and "Retry-After:
- *                 <retry_after>" when retry_after is given (>= 0)
+ *                 <retry_after>" when retry_after is given (>= 0); with
+ *                 "retry_after_date": true the header is the HTTP date retry_after seconds ahead
  *       garbage   answer 200 with 512 random bytes
  *       truncate  announce the full length, send half of the file, close the connection
  *       redirect  answer 'status' (default 302) with "Location: <location>"
@@ -48,21 +50,29 @@
 #include <time.h>
 #include <unistd.h>
 
-#define MAX_PATHS         256                 /* distinct paths with rules or counts */
-#define PATH_MAX_LEN      512                 /* request path, bytes */
-#define LOCATION_MAX      1024                /* redirect target, bytes */
-#define CONTROL_BODY_MAX  4096                /* POST /_control body, bytes */
-#define FILE_MAX          (64L * 1024 * 1024) /* largest served file */
-#define GARBAGE_BYTES     512
-#define HANG_DEFAULT_MS   30000
-#define HANG_MAX_MS       120000
-#define POLL_SLICE_MS     20
+#define MAX_PATHS        256                 /* distinct paths with rules or counts */
+#define PATH_MAX_LEN     512                 /* request path, bytes */
+#define LOCATION_MAX     1024                /* redirect target, bytes */
+#define CONTROL_BODY_MAX 4096                /* POST /_control body, bytes */
+#define FILE_MAX         (64L * 1024 * 1024) /* largest served file */
+#define GARBAGE_BYTES    512
+#define HANG_DEFAULT_MS  30000
+#define HANG_MAX_MS      120000
+#define POLL_SLICE_MS    20
 
-enum mode { MODE_OK, MODE_SLOW, MODE_HANG, MODE_RESET, MODE_STATUS, MODE_GARBAGE, MODE_TRUNCATE,
-            MODE_REDIRECT };
+enum mode {
+    MODE_OK,
+    MODE_SLOW,
+    MODE_HANG,
+    MODE_RESET,
+    MODE_STATUS,
+    MODE_GARBAGE,
+    MODE_TRUNCATE,
+    MODE_REDIRECT
+};
 
-static const char *const mode_names[] = {"ok",      "slow",     "hang",    "reset",
-                                         "status",  "garbage",  "truncate", "redirect"};
+static const char *const mode_names[] = {"ok",     "slow",    "hang",     "reset",
+                                         "status", "garbage", "truncate", "redirect"};
 
 struct entry {
     char path[PATH_MAX_LEN];
@@ -71,14 +81,15 @@ struct entry {
     int times; /* requests left to misbehave; -1: all */
     int status;
     int delay_ms;
-    int retry_after; /* -1: no header */
+    int retry_after;      /* -1: no header */
+    int retry_after_date; /* send Retry-After as an HTTP date */
     char location[LOCATION_MAX];
 };
 
 /* What one fault decision says to do with a request (copied out of the table under the lock). */
 struct action {
     enum mode mode;
-    int status, delay_ms, retry_after;
+    int status, delay_ms, retry_after, retry_after_date;
     char location[LOCATION_MAX];
 };
 
@@ -138,6 +149,7 @@ static void count_and_decide(const char *path, struct action *a)
             a->status = e->status;
             a->delay_ms = e->delay_ms;
             a->retry_after = e->retry_after;
+            a->retry_after_date = e->retry_after_date;
             memcpy(a->location, e->location, sizeof(a->location));
             if (e->times > 0 && --e->times == 0)
                 e->mode = MODE_OK;
@@ -149,8 +161,8 @@ static void count_and_decide(const char *path, struct action *a)
 static enum MHD_Result send_simple(struct MHD_Connection *conn, unsigned status, const char *ctype,
                                    const char *body)
 {
-    struct MHD_Response *r = MHD_create_response_from_buffer(strlen(body), (void *)body,
-                                                             MHD_RESPMEM_MUST_COPY);
+    struct MHD_Response *r =
+        MHD_create_response_from_buffer(strlen(body), (void *)body, MHD_RESPMEM_MUST_COPY);
     enum MHD_Result ret;
     if (!r)
         return MHD_NO;
@@ -200,8 +212,8 @@ static enum MHD_Result handle_control(struct MHD_Connection *conn, struct conn_s
         v = json_object_get(j, "times");
         e->times = json_is_integer(v) ? (int)json_integer_value(v) : 1;
         v = json_object_get(j, "status");
-        e->status = json_is_integer(v) ? (int)json_integer_value(v)
-                                       : (m == MODE_REDIRECT ? 302 : 500);
+        e->status =
+            json_is_integer(v) ? (int)json_integer_value(v) : (m == MODE_REDIRECT ? 302 : 500);
         if (e->status < 100 || e->status > 599)
             e->status = 500;
         v = json_object_get(j, "delay_ms");
@@ -211,6 +223,7 @@ static enum MHD_Result handle_control(struct MHD_Connection *conn, struct conn_s
             e->delay_ms = HANG_MAX_MS;
         v = json_object_get(j, "retry_after");
         e->retry_after = json_is_integer(v) ? (int)json_integer_value(v) : -1;
+        e->retry_after_date = json_is_true(json_object_get(j, "retry_after_date"));
         v = json_object_get(j, "location");
         snprintf(e->location, sizeof(e->location), "%s",
                  json_is_string(v) ? json_string_value(v) : "/");
@@ -279,25 +292,29 @@ static unsigned load_file(const char *path, char **data, size_t *len, struct sta
     return 0;
 }
 
-struct truncated {
+/* A body handed out by callback: chunked (no Content-Length), or cut short after announcing the
+ * full length. */
+struct streamed {
     char *data;
-    size_t len; /* the announced length; half of it is sent */
+    size_t len;     /* the file's length */
+    size_t stop_at; /* bytes sent before the end (len, or len / 2 when truncated) */
+    int truncated;
 };
 
-static ssize_t truncated_reader(void *cls, uint64_t pos, char *buf, size_t max)
+static ssize_t streamed_reader(void *cls, uint64_t pos, char *buf, size_t max)
 {
-    struct truncated *t = cls;
-    size_t half = t->len / 2, n;
-    if (pos >= half)
-        return MHD_CONTENT_READER_END_WITH_ERROR;
-    n = half - (size_t)pos < max ? half - (size_t)pos : max;
+    struct streamed *t = cls;
+    size_t n;
+    if (pos >= t->stop_at)
+        return t->truncated ? MHD_CONTENT_READER_END_WITH_ERROR : MHD_CONTENT_READER_END_OF_STREAM;
+    n = t->stop_at - (size_t)pos < max ? t->stop_at - (size_t)pos : max;
     memcpy(buf, t->data + pos, n);
     return (ssize_t)n;
 }
 
-static void truncated_free(void *cls)
+static void streamed_free(void *cls)
 {
-    struct truncated *t = cls;
+    struct streamed *t = cls;
     free(t->data);
     free(t);
 }
@@ -312,6 +329,7 @@ static enum MHD_Result serve_file(struct MHD_Connection *conn, const char *path,
     unsigned code = load_file(path, &data, &len, &st);
     char etag[32], lastmod[64];
     const char *inm, *ims;
+    int chunked;
     uint64_t h = 1469598103934665603ull;
     struct tm tm;
     enum MHD_Result ret;
@@ -325,23 +343,27 @@ static enum MHD_Result serve_file(struct MHD_Connection *conn, const char *path,
     snprintf(etag, sizeof(etag), "\"%016llx\"", (unsigned long long)h);
     gmtime_r(&st.st_mtime, &tm);
     strftime(lastmod, sizeof(lastmod), "%a, %d %b %Y %H:%M:%S GMT", &tm);
+    chunked = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "chunked") != NULL;
     inm = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "If-None-Match");
     ims = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "If-Modified-Since");
     if ((inm && !strcmp(inm, etag)) || (!inm && ims && !strcmp(ims, lastmod))) {
         free(data);
         r = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
         code = 304;
-    } else if (a->mode == MODE_TRUNCATE) {
-        struct truncated *t = malloc(sizeof(*t));
+    } else if (a->mode == MODE_TRUNCATE || chunked) {
+        struct streamed *t = malloc(sizeof(*t));
         if (!t) {
             free(data);
             return MHD_NO;
         }
         t->data = data;
         t->len = len;
-        r = MHD_create_response_from_callback(len, 4096, truncated_reader, t, truncated_free);
+        t->truncated = a->mode == MODE_TRUNCATE;
+        t->stop_at = t->truncated ? len / 2 : len;
+        r = MHD_create_response_from_callback(t->truncated ? len : MHD_SIZE_UNKNOWN, 4096,
+                                              streamed_reader, t, streamed_free);
         if (!r)
-            truncated_free(t);
+            streamed_free(t);
         code = 200;
     } else {
         r = MHD_create_response_from_buffer(len, data, MHD_RESPMEM_MUST_FREE);
@@ -394,8 +416,15 @@ static enum MHD_Result fault_answer(struct MHD_Connection *conn, const struct ac
         return MHD_NO;
     MHD_add_response_header(r, "Content-Type", "application/json");
     if (a->retry_after >= 0) {
-        char ra[16];
-        snprintf(ra, sizeof(ra), "%d", a->retry_after);
+        char ra[64];
+        if (a->retry_after_date) {
+            time_t when = time(NULL) + a->retry_after;
+            struct tm tm;
+            gmtime_r(&when, &tm);
+            strftime(ra, sizeof(ra), "%a, %d %b %Y %H:%M:%S GMT", &tm);
+        } else {
+            snprintf(ra, sizeof(ra), "%d", a->retry_after);
+        }
         MHD_add_response_header(r, "Retry-After", ra);
     }
     ret = MHD_queue_response(conn, (unsigned)a->status, r);
@@ -404,9 +433,8 @@ static enum MHD_Result fault_answer(struct MHD_Connection *conn, const struct ac
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
-                                  const char *method, const char *version,
-                                  const char *upload_data, size_t *upload_data_size,
-                                  void **req_cls)
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_data_size, void **req_cls)
 {
     struct conn_state *st = *req_cls;
     int is_control = !strcmp(url, "/_control"), is_stats = !strcmp(url, "/_stats");
@@ -512,8 +540,9 @@ int main(int argc, char **argv)
     sa.sin_family = AF_INET;
     sa.sin_port = 0;
     sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    /* No MHD_USE_ERROR_LOG: the faults it would report are the ones injected on purpose. */
     d = MHD_start_daemon(MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
-                             MHD_USE_ERROR_LOG,
+                             MHD_USE_ITC,
                          0, NULL, NULL, on_request, NULL, MHD_OPTION_SOCK_ADDR,
                          (struct sockaddr *)&sa, MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
                          MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60, MHD_OPTION_END);

@@ -288,7 +288,7 @@ static const struct {
      "<tbody>",
      "<tr><td><script>document.write('x')</script>s1</td><td>S "
      "<style>td{}</style>One</td><td>ISO 9001<script>,ISO 666</script></td></tr>",
-     1, "</tbody></table></body></html>", CV_OK, ""},
+     "</tbody></table></body></html>", 1, CV_OK, ""},
 };
 
 static void hostile_pages_are_bounded(void **state)

@@ -96,7 +96,8 @@ static const char every_key[] =
     " \"limits\": {\"body_bytes\": 2048, \"batch_records\": 5, \"header_bytes\": 8192,\n"
     "            \"connection_timeout_s\": 3, \"connections\": 7},\n"
     " \"cache\": {\"ttl_s\": 60},\n"
-    " \"verify\": {\"expiring_within\": 30, \"surveillance_grace\": 45}}\n";
+    " \"verify\": {\"expiring_within\": 30, \"surveillance_grace\": 45},\n"
+    " \"reference\": {\"refresh_s\": 600}}\n";
 
 static void every_key_is_read(void **state)
 {
@@ -135,6 +136,7 @@ static void every_key_is_read(void **state)
     assert_int_equal(c.cache_ttl_s, 60);
     assert_int_equal(c.expiring_within, 30);
     assert_int_equal(c.surveillance_grace, 45);
+    assert_int_equal(c.reference_refresh_s, 600);
 
     /* a second file replaces lists and can set a string back to null */
     assert_int_equal(load_text(&c,
@@ -190,6 +192,7 @@ static const struct {
     {"{\"cache\": {\"ttl_s\": 0}}", "cache.ttl_s"},
     {"{\"verify\": {\"expiring_within\": true}}", "verify.expiring_within"},
     {"{\"verify\": {\"surveillance_grace\": -1}}", "verify.surveillance_grace"},
+    {"{\"reference\": {\"refresh_s\": -5}}", "reference.refresh_s"},
     {"{\"paths\": {\"listings\": \"a.json\"}}", "paths.listings: expected an array"},
     {"{\"paths\": {\"listings\": [\"a\", 3]}}", "paths.listings[1]"},
     {"{\"auth\": {\"keys\": {}}}", "auth.keys: expected an array"},

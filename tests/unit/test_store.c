@@ -602,6 +602,41 @@ static void test_cache(void **state)
     assert_int_equal(cv_store_cache_get(f->s, "short", &v), CV_ERR_NOT_FOUND);
 }
 
+/* A listing source's last good copy: binary-safe body, optional validators, replaced whole. */
+static void test_source_copies(void **state)
+{
+    struct fixture *f = *state;
+    struct cv_store_source in = {.body = "a\0b<html>",
+                                 .body_len = 10,
+                                 .etag = "\"e1\"",
+                                 .last_modified = "Wed, 01 Apr 2026 10:00:00 GMT",
+                                 .fetched_at = 1775037600};
+    struct cv_store_source out;
+
+    assert_int_equal(cv_store_source_get(f->s, "nvas", &out), CV_ERR_NOT_FOUND);
+    assert_null(out.body);
+    assert_int_equal(cv_store_source_put(f->s, "nvas", &in), CV_OK);
+    assert_int_equal(RAW_INT(f->raw, "EXISTS", P "source:nvas"), 1);
+    assert_int_equal(cv_store_source_get(f->s, "nvas", &out), CV_OK);
+    assert_int_equal(out.body_len, 10);
+    assert_memory_equal(out.body, in.body, 10);
+    assert_string_equal(out.etag, "\"e1\"");
+    assert_string_equal(out.last_modified, in.last_modified);
+    assert_int_equal(out.fetched_at, 1775037600);
+    cv_store_source_cleanup(&out);
+    /* A copy without validators drops the old ones. */
+    in.etag = in.last_modified = NULL;
+    in.fetched_at = 1775037700;
+    assert_int_equal(cv_store_source_put(f->s, "nvas", &in), CV_OK);
+    assert_int_equal(cv_store_source_get(f->s, "nvas", &out), CV_OK);
+    assert_null(out.etag);
+    assert_null(out.last_modified);
+    assert_int_equal(out.fetched_at, 1775037700);
+    cv_store_source_cleanup(&out);
+    assert_int_equal(cv_store_source_put(f->s, "", &in), CV_ERR_USAGE);
+    cv_store_source_cleanup(NULL);
+}
+
 static void test_streams(void **state)
 {
     struct fixture *f = *state;
@@ -1111,6 +1146,7 @@ int main(void)
         T(test_suppliers_and_pagination),
         T(test_delete_supplier_unlinks_certificates),
         T(test_cache),
+        T(test_source_copies),
         T(test_streams),
         T(test_stats_and_errstr),
         T(test_transaction_runtime_error_is_reported),
