@@ -11,7 +11,8 @@
 /* Loads {"profiles": [...]} (or a bare array) from 'path' into 'p', which must be empty. Each
  * profile: name (required, unique), title, approve_at (0..100, default 80), max_report_age_days
  * (>= 0, default 0: no limit) and requirements [{family, level required|recommended, weight
- * (> 0, default 10 required / 5 recommended)}]; every family must be one 'catalog' knows.
+ * (> 0, default 10 required / 5 recommended)}]; every family must be one 'catalog' knows;
+ * unknown keys are refused (keys starting with '_' are comments).
  * All-or-nothing: on error 'p' is left empty and 'err' names the profile and field, e.g.
  * "profiles[3] (food).requirements[1].level: 'mandatory' is not required or recommended". */
 int cv_profiles_load_json(struct cv_profiles *p, const char *path, const struct cv_catalog *catalog,

@@ -46,6 +46,7 @@ struct cv_service_config {
     char **listings;    /* owned */
     size_t n_listings;
     char *profiles_path;     /* owned; scoring profiles, NULL: config_dir/profiles.json */
+    char *registries_path;   /* owned; registry connectors (docs/REGISTRIES.md), NULL: none */
     struct cv_api_key *keys; /* owned */
     size_t n_keys;
     size_t body_bytes, batch_records, header_bytes;

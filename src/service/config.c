@@ -52,6 +52,8 @@ static const struct key_def {
     {"paths", "config_dir", K_STRING, offsetof(struct cv_service_config, config_dir), 0, 0},
     {"paths", "listings", K_LISTINGS, offsetof(struct cv_service_config, listings), 0, 0},
     {"paths", "profiles", K_STRING_NULL, offsetof(struct cv_service_config, profiles_path), 0, 0},
+    {"paths", "registries", K_STRING_NULL, offsetof(struct cv_service_config, registries_path), 0,
+     0},
     {"paths", "ready_file", K_STRING_NULL, offsetof(struct cv_service_config, ready_file), 0, 0},
     {"auth", "keys", K_KEYS, offsetof(struct cv_service_config, keys), 0, 0},
     {"limits", "body_bytes", K_SIZE, offsetof(struct cv_service_config, body_bytes), 1024,
@@ -148,6 +150,7 @@ void cv_service_config_cleanup(struct cv_service_config *c)
     free(c->config_dir);
     free(c->ready_file);
     free(c->profiles_path);
+    free(c->registries_path);
     free_strings(c->listings, c->n_listings);
     free_keys(c->keys, c->n_keys);
     memset(c, 0, sizeof(*c));

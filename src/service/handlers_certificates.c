@@ -83,6 +83,14 @@ static char *verify_text(struct cv_request *rq, struct cv_store *store,
             opt.n_supplier_aliases = link->n_aliases;
         }
     }
+    /* A configured registry's answer is an input of the rules (and of the cache key). */
+    struct cv_registry_result reg;
+    char reg_buf[CV_REGISTRY_BUF_MIN];
+    if (rq->srv->registries &&
+        cv_registry_lookup(rq->srv->registries, store, cert, &reg, reg_buf, sizeof(reg_buf)) ==
+            CV_OK &&
+        reg.status != CV_REG_NOT_CONSULTED)
+        opt.registry = &reg;
     if (cv_verify_cached(store, rq->refs, cert, as_of, &opt, cfg->cache_ttl_s, &text, &hit))
         return NULL;
     if (store)

@@ -18,6 +18,7 @@
 #include "certvet/buf.h"
 #include "certvet/certificate.h"
 #include "certvet/date.h"
+#include "certvet/registry.h"
 #include "certvet/reader.h"
 #include "certvet/refdata.h"
 #include "certvet/score.h"
@@ -61,10 +62,11 @@ struct cv_server {
     struct cv_store_config store_cfg;
     char *openapi; /* owned; NULL when docs/openapi.yaml was not found */
     size_t openapi_len;
-    struct cv_profiles profiles; /* scoring profiles, loaded at start, read-only */
-    atomic_bool draining;        /* SIGTERM seen: answers carry "Connection: close" */
-    atomic_long in_flight;       /* requests between their first call and their completion */
-    uint64_t id_seed;            /* random, for generated request ids */
+    struct cv_profiles profiles;        /* scoring profiles, loaded at start, read-only */
+    struct cv_registry_set *registries; /* registry connectors, or NULL; thread-safe */
+    atomic_bool draining;               /* SIGTERM seen: answers carry "Connection: close" */
+    atomic_long in_flight;              /* requests between their first call and their completion */
+    uint64_t id_seed;                   /* random, for generated request ids */
     atomic_ulong id_counter;
 };
 

@@ -658,6 +658,11 @@ int cv_service_run(const struct cv_service_config *c)
         cv_log("error", "cannot load the scoring profiles", json_pack("{s:s}", "detail", err));
         goto out;
     }
+    if (c->registries_path &&
+        cv_registry_set_load(c->registries_path, &srv->registries, err, sizeof(err))) {
+        cv_log("error", "cannot load the registry connectors", json_pack("{s:s}", "detail", err));
+        goto out;
+    }
     load_openapi(srv);
     if (make_dirs(c->data_dir)) {
         cv_log("error", "cannot create the data directory",
@@ -705,6 +710,7 @@ out:
     restore_signals();
     free(srv->openapi);
     cv_profiles_cleanup(&srv->profiles);
+    cv_registry_set_free(srv->registries);
     cv_refs_cleanup(srv);
     memset(srv, 0, sizeof(*srv));
     return status;

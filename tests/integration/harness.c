@@ -360,8 +360,12 @@ static void write_config(struct it_service *s)
     if (s->opt.no_keys)
         json_array_clear(keys);
     json_object_set_new(cfg, "auth", json_pack("{s:o}", "keys", keys));
+    json_t *paths = json_object();
     if (!s->opt.redis_url && s->opt.data_dir)
-        json_object_set_new(cfg, "paths", json_pack("{s:s}", "data_dir", s->opt.data_dir));
+        json_object_set_new(paths, "data_dir", json_string(s->opt.data_dir));
+    if (s->opt.registries)
+        json_object_set_new(paths, "registries", json_string(s->opt.registries));
+    json_object_set_new(cfg, "paths", paths);
     json_t *limits = json_object();
     if (s->opt.body_bytes)
         json_object_set_new(limits, "body_bytes", json_integer((json_int_t)s->opt.body_bytes));

@@ -40,13 +40,14 @@ void it_redis_restart(struct it_redis *r);
 
 /* What the generated config sets; zero fields keep the service defaults. */
 struct it_service_options {
-    const char *redis_url; /* NULL: embedded redis-server under 'data_dir' */
-    const char *data_dir;  /* for the embedded mode (paths.data_dir) */
-    bool no_listing;       /* default: --listing fixtures/sample/listing.json */
-    size_t body_bytes;     /* limits.body_bytes */
-    size_t batch_records;  /* limits.batch_records */
-    bool no_keys;          /* configure no API key (every request is admin, loopback only) */
-    const char *listen;    /* --listen, default "127.0.0.1:0" */
+    const char *redis_url;  /* NULL: embedded redis-server under 'data_dir' */
+    const char *data_dir;   /* for the embedded mode (paths.data_dir) */
+    bool no_listing;        /* default: --listing fixtures/sample/listing.json */
+    size_t body_bytes;      /* limits.body_bytes */
+    size_t batch_records;   /* limits.batch_records */
+    bool no_keys;           /* configure no API key (every request is admin, loopback only) */
+    const char *listen;     /* --listen, default "127.0.0.1:0" */
+    const char *registries; /* paths.registries (a registries.json), NULL: none */
 };
 
 /* The keys, in the order of their roles. */

@@ -1,0 +1,133 @@
+/* The service consults a configured registry (SPEC 6): a generic connector pointed at the
+ * fixture server (fixtures/registry/generic). Each registry answer becomes its finding in
+ * POST /v1/verify, and a repeated lookup is served from the registry cache in Redis. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "harness.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fixture_client.h"
+
+static struct it_redis redis;
+static struct it_service svc;
+static struct cv_fixture_server registry;
+
+static int setup(void **state)
+{
+    (void)state;
+    char root[IT_PATH_MAX], path[IT_PATH_MAX];
+    it_source_path("fixtures/registry/generic", root, sizeof(root));
+    assert_int_equal(cv_fixture_start(&registry, CERTVET_FIXTURE_SERVER, root), 0);
+    snprintf(path, sizeof(path), "%s/registries.json", it_tmpdir());
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fprintf(f,
+            "{\"connectors\": [{\"name\": \"fixture-registry\", \"type\": \"generic\", \"cbs\": "
+            "[\"*\"], \"url\": \"%s/{number}.json\", \"record\": \"/result/certificate\", "
+            "\"fields\": {\"status\": \"/state\", \"holder\": \"/holder/name\", \"standard\": "
+            "\"/standard\", \"expiry\": \"/valid_until\"}, \"status_map\": {\"Active\": "
+            "\"active\", \"Suspended\": \"suspended\"}, \"timeout_ms\": 3000, \"retries\": 0}]}",
+            registry.origin);
+    fclose(f);
+    it_redis_start(&redis, it_tmpdir(), false);
+    struct it_service_options o = {.redis_url = redis.url, .registries = path};
+    it_service_start(&svc, &o);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    assert_int_equal(it_service_stop(&svc, false), 0);
+    it_redis_stop(&redis);
+    cv_fixture_stop(&registry);
+    it_cleanup_all();
+    return 0;
+}
+
+/* Verifies a certificate numbered 'number' (holder, standard and expiry as the fixtures have
+ * them) as of 2026-11-22; returns the verification. */
+static json_t *verify(const char *number)
+{
+    char body[1024];
+    snprintf(body, sizeof(body),
+             "{\"certificate_number\": \"%s\", \"standard\": \"ISO 9001:2015\", \"holder\": "
+             "{\"name\": \"Acme Widgets Ltd\"}, \"certification_body\": {\"name\": \"Northwind "
+             "Assurance Ltd\"}, \"issue_date\": \"2024-06-01\", \"expiry_date\": \"2027-05-31\", "
+             "\"audits\": [{\"type\": \"surveillance\", \"date\": \"2025-05-20\"}, {\"type\": "
+             "\"surveillance\", \"date\": \"2026-05-18\"}]}",
+             number);
+    struct it_response r;
+    it_send(&svc, "POST", "/v1/verify?as_of=2026-11-22", IT_KEY_READ, "application/json", body,
+            strlen(body), &r);
+    it_expect_status_(&r, 200, "POST /v1/verify", __FILE__, __LINE__);
+    json_t *v = it_json(&r);
+    it_response_cleanup(&r);
+    return v;
+}
+
+static bool has_finding(const json_t *v, const char *code)
+{
+    size_t i;
+    json_t *f;
+    json_array_foreach(json_object_get(v, "findings"), i, f)
+    {
+        if (strcmp(json_string_value(json_object_get(f, "code")), code) == 0)
+            return true;
+    }
+    return false;
+}
+
+static const char *check(const json_t *v, const char *name)
+{
+    return json_string_value(json_object_get(json_object_get(v, "checks"), name));
+}
+
+static void test_each_answer_is_a_finding(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *number, *code, *verdict, *registry_check;
+    } rows[] = {
+        {"ACT-1", "REGISTRY_CONFIRMED", "valid", "pass"},
+        {"SUS-1", "REGISTRY_SUSPENDED", "invalid", "fail"},
+        {"NOPE-1", "REGISTRY_NOT_FOUND", "unverified", "inconclusive"},
+    };
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        json_t *v = verify(rows[i].number);
+        if (!has_finding(v, rows[i].code))
+            fail_msg("%s: no %s in %s", rows[i].number, rows[i].code, json_dumps(v, 0));
+        assert_string_equal(json_string_value(json_object_get(v, "verdict")), rows[i].verdict);
+        assert_string_equal(check(v, "registry"), rows[i].registry_check);
+        json_decref(v);
+    }
+}
+
+static void test_lookups_are_cached(void **state)
+{
+    (void)state;
+    json_decref(verify("ACT-1"));
+    long before = cv_fixture_requests(&registry, "/ACT-1.json");
+    json_t *v = verify("ACT-1");
+    assert_true(has_finding(v, "REGISTRY_CONFIRMED"));
+    json_decref(v);
+    assert_true(before >= 1);
+    assert_int_equal(cv_fixture_requests(&registry, "/ACT-1.json"), before);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_each_answer_is_a_finding),
+        cmocka_unit_test(test_lookups_are_cached),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
