@@ -732,10 +732,10 @@ static void test_usage_errors(void **state)
 {
     struct fixture *f = *state;
     char long_id[CV_STORE_ID_MAX + 2], *json = NULL;
-    struct cv_stored_cert c = cert(long_id, "{}", NULL, CV_DATE_NONE, CV_DATE_NONE);
 
     memset(long_id, 'x', sizeof(long_id) - 1);
     long_id[sizeof(long_id) - 1] = '\0';
+    struct cv_stored_cert c = cert(long_id, "{}", NULL, CV_DATE_NONE, CV_DATE_NONE);
     assert_int_equal(cv_store_put_certificates(f->s, &c, 1, "t"), CV_ERR_USAGE);
     assert_non_null(strstr(cv_store_errstr(f->s), "certificate id"));
     c.id = "";
