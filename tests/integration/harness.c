@@ -366,6 +366,8 @@ static void write_config(struct it_service *s)
     if (s->opt.registries)
         json_object_set_new(paths, "registries", json_string(s->opt.registries));
     json_object_set_new(cfg, "paths", paths);
+    if (s->opt.refresh_s)
+        json_object_set_new(cfg, "reference", json_pack("{s:i}", "refresh_s", s->opt.refresh_s));
     json_t *limits = json_object();
     if (s->opt.body_bytes)
         json_object_set_new(limits, "body_bytes", json_integer((json_int_t)s->opt.body_bytes));

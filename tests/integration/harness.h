@@ -48,6 +48,7 @@ struct it_service_options {
     bool no_keys;           /* configure no API key (every request is admin, loopback only) */
     const char *listen;     /* --listen, default "127.0.0.1:0" */
     const char *registries; /* paths.registries (a registries.json), NULL: none */
+    int refresh_s;          /* reference.refresh_s: the periodic refresh, 0: off */
 };
 
 /* The keys, in the order of their roles. */

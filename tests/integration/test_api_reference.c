@@ -144,10 +144,39 @@ static void test_refresh_swaps_reference(void **state)
     json_decref(verdict1);
 }
 
+/* reference.refresh_s > 0: the service refreshes its sources by itself (no POST). Polled with a
+ * bounded number of tries: the outcome is checked, never the timing. */
+static void test_periodic_refresh(void **state)
+{
+    (void)state;
+    struct it_service periodic;
+    struct it_service_options o = {.redis_url = redis.url, .no_listing = true, .refresh_s = 1};
+    it_service_start(&periodic, &o);
+    json_t *doc = NULL;
+    size_t found = 0;
+    for (int tries = 0; tries < 200 && !found; tries++) {
+        struct it_response r;
+        it_get(&periodic, "/v1/reference/certification-bodies?q=lumen", IT_KEY_READ, &r);
+        it_expect_status(&r, 200, "certification bodies");
+        json_decref(doc);
+        doc = it_json(&r);
+        it_response_cleanup(&r);
+        found = json_array_size(json_object_get(doc, "certification_bodies"));
+        if (!found)
+            it_sleep_ms(50);
+    }
+    assert_int_equal(found, 1); /* Lumen Certification Oy, listed only by a source */
+    json_t *sources = json_object_get(doc, "sources");
+    assert_int_equal(json_array_size(sources), 2);
+    json_decref(doc);
+    assert_int_equal(it_service_stop(&periodic, false), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_refresh_swaps_reference),
+        cmocka_unit_test(test_periodic_refresh),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
