@@ -559,24 +559,6 @@ out:
     return rc;
 }
 
-static void csv_cell(struct cv_buf *b, const char *s, bool last)
-{
-    if (!s)
-        s = "";
-    if (strpbrk(s, ",\"\r\n")) {
-        cv_buf_append(b, "\"", 1);
-        for (; *s; s++) {
-            if (*s == '"')
-                cv_buf_append(b, "\"", 1);
-            cv_buf_append(b, s, 1);
-        }
-        cv_buf_append(b, "\"", 1);
-    } else {
-        cv_buf_append(b, s, strlen(s));
-    }
-    cv_buf_append(b, last ? "\r\n" : ",", last ? 2 : 1);
-}
-
 static void alerts_csv(struct cv_request *rq, struct alert *alerts, size_t n)
 {
     static const char *const cols[] = {
@@ -586,7 +568,7 @@ static void alerts_csv(struct cv_request *rq, struct alert *alerts, size_t n)
     struct cv_buf b;
     cv_buf_init(&b, CV_RESPONSE_MAX_BYTES);
     for (size_t c = 0; c < nc; c++)
-        csv_cell(&b, cols[c], c + 1 == nc);
+        cv_csv_cell(&b, cols[c], c + 1 == nc);
     for (size_t i = 0; i < n; i++) {
         json_t *v = json_object_get(alerts[i].item, "verification");
         char days[24] = "", findings[1024] = "";
@@ -613,7 +595,7 @@ static void alerts_csv(struct cv_request *rq, struct alert *alerts, size_t n)
                               json_string_value(json_object_get(v, "surveillance_due")),
                               findings};
         for (size_t c = 0; c < nc; c++)
-            csv_cell(&b, vals[c], c + 1 == nc);
+            cv_csv_cell(&b, vals[c], c + 1 == nc);
     }
     if (b.overflow) {
         cv_buf_cleanup(&b);
@@ -671,8 +653,7 @@ void cv_h_alerts(struct cv_request *rq)
     qsort(alerts, n_alerts, sizeof(*alerts), alert_cmp);
     if (n_alerts > (size_t)limit)
         n_alerts = (size_t)limit; /* the rest are released below */
-    const char *accept = cv_http_header(rq, MHD_HTTP_HEADER_ACCEPT);
-    if (accept && strstr(accept, "text/csv")) {
+    if (cv_http_wants_csv(rq)) {
         alerts_csv(rq, alerts, n_alerts);
     } else {
         json_t *list = json_array();

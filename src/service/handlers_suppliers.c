@@ -198,6 +198,112 @@ void cv_h_supplier_put(struct cv_request *rq)
     json_decref(doc);
 }
 
+/* Portfolio order (?sort=): decision (approved, conditional, rejected), then score, then id. */
+static int decision_rank(const json_t *doc)
+{
+    const char *d = json_string_value(json_object_get(json_object_get(doc, "score"), "decision"));
+    return !d ? 3 : !strcmp(d, "approved") ? 0 : !strcmp(d, "conditional") ? 1 : 2;
+}
+
+static int score_of(const json_t *doc)
+{
+    json_t *s = json_object_get(json_object_get(doc, "score"), "score");
+    return json_is_integer(s) ? (int)json_integer_value(s) : -1; /* null sorts last */
+}
+
+static int cmp_id(const void *a, const void *b)
+{
+    return strcmp(json_string_value(json_object_get(*(json_t *const *)a, "id")),
+                  json_string_value(json_object_get(*(json_t *const *)b, "id")));
+}
+
+static int cmp_score(const void *a, const void *b)
+{
+    int d = score_of(*(json_t *const *)b) - score_of(*(json_t *const *)a);
+    return d ? d : cmp_id(a, b);
+}
+
+static int cmp_decision(const void *a, const void *b)
+{
+    int d = decision_rank(*(json_t *const *)a) - decision_rank(*(json_t *const *)b);
+    return d ? d : cmp_score(a, b);
+}
+
+/* Sorts the page 'list' by ?sort= (id, score or decision), or answers 400. Returns 0 on success. */
+static int sort_or_respond(struct cv_request *rq, json_t *list)
+{
+    static const struct {
+        const char *name;
+        int (*cmp)(const void *, const void *);
+    } orders[] = {{"id", cmp_id}, {"score", cmp_score}, {"decision", cmp_decision}};
+    const char *sort = cv_http_query(rq, "sort");
+    int (*cmp)(const void *, const void *) = NULL;
+    for (size_t i = 0; i < sizeof(orders) / sizeof(orders[0]); i++)
+        if (!sort || !strcmp(sort, orders[i].name)) {
+            cmp = orders[i].cmp;
+            break;
+        }
+    if (!cmp) {
+        cv_http_problem(rq, CV_P_BAD_REQUEST, NULL, false,
+                        "query parameter 'sort': expected id, score or decision");
+        return -1;
+    }
+    size_t n = json_array_size(list);
+    json_t **items = malloc((n ? n : 1) * sizeof(*items));
+    if (!items) {
+        cv_http_problem(rq, CV_P_INTERNAL, NULL, false, "out of memory");
+        return -1;
+    }
+    for (size_t i = 0; i < n; i++)
+        items[i] = json_incref(json_array_get(list, i));
+    qsort(items, n, sizeof(*items), cmp);
+    json_array_clear(list);
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(list, items[i]);
+    free(items);
+    return 0;
+}
+
+/* The portfolio page as CSV: one row per supplier with its score under the profile. */
+static void portfolio_csv(struct cv_request *rq, json_t *list)
+{
+    static const char *const cols[] = {"id",    "name",     "country", "profile",
+                                       "score", "decision", "coverage"};
+    const size_t nc = sizeof(cols) / sizeof(cols[0]);
+    struct cv_buf b;
+    size_t i;
+    json_t *doc;
+    cv_buf_init(&b, CV_RESPONSE_MAX_BYTES);
+    for (size_t c = 0; c < nc; c++)
+        cv_csv_cell(&b, cols[c], c + 1 == nc);
+    json_array_foreach(list, i, doc)
+    {
+        json_t *sc = json_object_get(doc, "score");
+        char score[16] = "", coverage[16] = "";
+        if (json_is_integer(json_object_get(sc, "score")))
+            snprintf(score, sizeof(score), "%lld",
+                     (long long)json_integer_value(json_object_get(sc, "score")));
+        if (json_is_number(json_object_get(sc, "coverage")))
+            snprintf(coverage, sizeof(coverage), "%.2f",
+                     json_number_value(json_object_get(sc, "coverage")));
+        const char *vals[] = {json_string_value(json_object_get(doc, "id")),
+                              json_string_value(json_object_get(doc, "name")),
+                              json_string_value(json_object_get(doc, "country")),
+                              json_string_value(json_object_get(sc, "profile")),
+                              score,
+                              json_string_value(json_object_get(sc, "decision")),
+                              coverage};
+        for (size_t c = 0; c < nc; c++)
+            cv_csv_cell(&b, vals[c], c + 1 == nc);
+    }
+    if (b.overflow) {
+        cv_buf_cleanup(&b);
+        cv_http_problem(rq, CV_P_INTERNAL, NULL, false, "the page is too large; lower ?limit=");
+        return;
+    }
+    cv_http_body(rq, 200, "text/csv; charset=utf-8", b.data, b.len);
+}
+
 void cv_h_suppliers_list(struct cv_request *rq)
 {
     long limit;
@@ -245,6 +351,10 @@ void cv_h_suppliers_list(struct cv_request *rq)
     }
     if (rc)
         cv_store_failed_respond(rq, rc, "suppliers");
+    else if (prof && list && sort_or_respond(rq, list))
+        ; /* answered 400 */
+    else if (prof && list && cv_http_wants_csv(rq))
+        portfolio_csv(rq, list);
     else
         cv_http_json(rq, 200,
                      list ? json_pack("{s:O, s:o}", "suppliers", list, "next_cursor",

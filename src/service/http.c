@@ -379,3 +379,27 @@ void cv_log_request(const struct cv_request *rq, double seconds, const char *ter
         json_object_set_new(f, "termination", json_string(termination));
     cv_log(level, "request", f);
 }
+
+void cv_csv_cell(struct cv_buf *b, const char *s, bool last)
+{
+    if (!s)
+        s = "";
+    if (strpbrk(s, ",\"\r\n")) {
+        cv_buf_append(b, "\"", 1);
+        for (; *s; s++) {
+            if (*s == '"')
+                cv_buf_append(b, "\"", 1);
+            cv_buf_append(b, s, 1);
+        }
+        cv_buf_append(b, "\"", 1);
+    } else {
+        cv_buf_append(b, s, strlen(s));
+    }
+    cv_buf_append(b, last ? "\r\n" : ",", last ? 2 : 1);
+}
+
+bool cv_http_wants_csv(struct cv_request *rq)
+{
+    const char *accept = cv_http_header(rq, MHD_HTTP_HEADER_ACCEPT);
+    return accept && strstr(accept, "text/csv");
+}

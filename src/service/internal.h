@@ -269,6 +269,13 @@ unsigned cv_problem_status(enum cv_problem p);
 
 /* A header or query argument of the request, NULL when absent. */
 const char *cv_http_header(struct cv_request *rq, const char *name);
+
+/* Appends one RFC 4180 cell to 'b' (quoted when it holds a comma, quote or line break), then a
+ * comma, or CRLF when it is the row's 'last'. NULL is an empty cell. */
+void cv_csv_cell(struct cv_buf *b, const char *s, bool last);
+
+/* True when the client asked for CSV (Accept: text/csv). */
+bool cv_http_wants_csv(struct cv_request *rq);
 const char *cv_http_query(struct cv_request *rq, const char *name);
 
 /* Query arguments. Absent (or empty) → 'def'. Returns CV_OK, or CV_ERR_USAGE after answering 400

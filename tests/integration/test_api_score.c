@@ -163,6 +163,64 @@ static void test_portfolio(void **state)
     it_response_cleanup(&r);
 }
 
+/* ?sort=decision orders the page approved, conditional, rejected, then by score (highest
+ * first); Accept: text/csv gives the same page as CSV. Expected rows from the table above. */
+static void test_portfolio_sorted_csv(void **state)
+{
+    (void)state;
+    json_t *j =
+        get_json("/v1/suppliers?profile=general&as_of=2026-11-22&limit=1000&sort=decision", 200);
+    json_t *list = json_object_get(j, "suppliers");
+    static const char *const ranks[] = {"approved", "conditional", "rejected"};
+    int last_rank = 0, last_score = 1000;
+    size_t i;
+    json_t *sup;
+    long pos001 = -1, pos005 = -1, pos002 = -1;
+    json_array_foreach(list, i, sup)
+    {
+        json_t *sc = json_object_get(sup, "score");
+        int rank = 0;
+        while (rank < 3 && strcmp(ranks[rank], str(sc, "decision")) != 0)
+            rank++;
+        int score = json_is_integer(json_object_get(sc, "score"))
+                        ? (int)json_integer_value(json_object_get(sc, "score"))
+                        : -1;
+        assert_true(rank >= last_rank);
+        if (rank == last_rank)
+            assert_true(score <= last_score);
+        last_rank = rank;
+        last_score = score;
+        if (!strcmp(str(sup, "id"), "SUP-001"))
+            pos001 = (long)i;
+        if (!strcmp(str(sup, "id"), "SUP-005"))
+            pos005 = (long)i;
+        if (!strcmp(str(sup, "id"), "SUP-002"))
+            pos002 = (long)i;
+    }
+    assert_true(pos001 >= 0 && pos001 < pos005 && pos005 < pos002);
+    json_decref(j);
+
+    struct it_response r;
+    const char *const accept_csv[] = {"Accept: text/csv", NULL};
+    struct it_request q = {.path = "/v1/suppliers?profile=general&as_of=2026-11-22&limit=1000",
+                           .key = IT_KEY_READ,
+                           .extra_headers = accept_csv};
+    it_do(&svc, &q, &r, false);
+    it_expect_status(&r, 200, "portfolio CSV");
+    assert_non_null(strstr(r.body, "id,name,country,profile,score,decision,coverage\r\n"));
+    assert_non_null(strstr(r.body, "SUP-005,"));
+    assert_non_null(strstr(r.body, ",general,70,conditional,1.00\r\n"));
+    size_t rows = 0;
+    for (const char *p = r.body; (p = strstr(p, "\r\n")); p += 2)
+        rows++;
+    assert_int_equal(rows, 12); /* the header and 11 suppliers */
+    it_response_cleanup(&r);
+
+    it_get(&svc, "/v1/suppliers?profile=general&sort=colour", IT_KEY_READ, &r);
+    json_decref(it_expect_problem(&r, 400, NULL, "sort"));
+    it_response_cleanup(&r);
+}
+
 static void test_errors(void **state)
 {
     (void)state;
@@ -189,8 +247,11 @@ static void test_errors(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_profiles), cmocka_unit_test(test_score_one),
-        cmocka_unit_test(test_replay),   cmocka_unit_test(test_portfolio),
+        cmocka_unit_test(test_profiles),
+        cmocka_unit_test(test_score_one),
+        cmocka_unit_test(test_replay),
+        cmocka_unit_test(test_portfolio),
+        cmocka_unit_test(test_portfolio_sorted_csv),
         cmocka_unit_test(test_errors),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
