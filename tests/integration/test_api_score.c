@@ -14,6 +14,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #define PORTFOLIO_N 43
 
@@ -221,6 +223,45 @@ static void test_portfolio_sorted_csv(void **state)
     it_response_cleanup(&r);
 }
 
+/* Issue 5: a malformed profile is refused at start-up with a message naming the profile and the
+ * field; the service does not start (exit status 2). */
+static void test_bad_profiles_refuse_start(void **state)
+{
+    (void)state;
+    char profiles[IT_PATH_MAX], config[IT_PATH_MAX], errlog[IT_PATH_MAX];
+    snprintf(profiles, sizeof(profiles), "%s/bad-profiles.json", it_tmpdir());
+    snprintf(config, sizeof(config), "%s/bad-profiles-config.json", it_tmpdir());
+    snprintf(errlog, sizeof(errlog), "%s/bad-profiles.err", it_tmpdir());
+    FILE *f = fopen(profiles, "w");
+    assert_non_null(f);
+    fputs("{\"profiles\": [{\"name\": \"food\", \"requirements\": [{\"family\": "
+          "\"ISO 22000\", \"level\": \"mandatory\"}]}]}",
+          f);
+    fclose(f);
+    f = fopen(config, "w");
+    assert_non_null(f);
+    fprintf(f, "{\"redis\": {\"url\": \"%s\"}, \"paths\": {\"profiles\": \"%s\"}}", redis.url,
+            profiles);
+    fclose(f);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        if (!freopen(errlog, "w", stderr) || !freopen("/dev/null", "w", stdout))
+            _exit(127);
+        execl(CERTVET_BINARY, CERTVET_BINARY, "serve", "--config", config, "--listen",
+              "127.0.0.1:0", (char *)NULL);
+        _exit(127);
+    }
+    int ws;
+    assert_int_equal(waitpid(pid, &ws, 0), pid);
+    assert_true(WIFEXITED(ws));
+    assert_int_equal(WEXITSTATUS(ws), 2);
+    char *err = it_read_file(errlog, NULL);
+    if (!strstr(err, "food") || !strstr(err, "level"))
+        fail_msg("the start-up error does not name the profile and field: %s", err);
+    free(err);
+}
+
 static void test_errors(void **state)
 {
     (void)state;
@@ -252,6 +293,7 @@ int main(void)
         cmocka_unit_test(test_replay),
         cmocka_unit_test(test_portfolio),
         cmocka_unit_test(test_portfolio_sorted_csv),
+        cmocka_unit_test(test_bad_profiles_refuse_start),
         cmocka_unit_test(test_errors),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
