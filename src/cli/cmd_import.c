@@ -175,7 +175,8 @@ int cv_cmd_import(int argc, char **argv)
 {
     struct cv_cli_parser parser;
     const char *listings[MAX_LISTINGS];
-    size_t n_listings = 0, batch = 1000;
+    size_t batch = 1000;
+    int n_listings = 0;
     const char *redis = NULL, *config = NULL, *data_dir = NULL, *config_dir = NULL;
     const char *suppliers = NULL;
     enum cv_format in_fmt = CV_FORMAT_AUTO;
@@ -203,11 +204,8 @@ int cv_cmd_import(int argc, char **argv)
             data_dir = optarg;
             break;
         case OPT_LISTING:
-            if (n_listings == MAX_LISTINGS) {
-                fprintf(stderr, "certvet import: at most %d --listing files\n", MAX_LISTINGS);
+            if (cv_cli_append("import", "listing", listings, &n_listings, MAX_LISTINGS, optarg))
                 goto out;
-            }
-            listings[n_listings++] = optarg;
             break;
         case OPT_SUPPLIERS:
             suppliers = optarg;
@@ -223,20 +221,12 @@ int cv_cmd_import(int argc, char **argv)
             break;
         }
         case OPT_AS_OF:
-            if (cv_date_parse(optarg, strlen(optarg), &as_of)) {
-                fprintf(stderr, "certvet import: --as-of: '%s' is not a date (YYYY-MM-DD)\n",
-                        optarg);
+            if (cv_cli_date("import", "as-of", optarg, &as_of))
                 goto out;
-            }
             break;
         case OPT_INPUT_FORMAT:
-            if (cv_format_parse(optarg, &in_fmt)) {
-                fprintf(stderr,
-                        "certvet import: --input-format: '%s' is not auto, json, csv or "
-                        "xml\n",
-                        optarg);
+            if (cv_cli_input_format("import", optarg, &in_fmt))
                 goto out;
-            }
             break;
         case OPT_CONFIG_DIR:
             config_dir = optarg;
@@ -247,8 +237,7 @@ int cv_cmd_import(int argc, char **argv)
             status = CV_EXIT_OK;
             goto out;
         default:
-            fprintf(stderr, "certvet import: unknown or incomplete option '%s'\n\n",
-                    argv[optind - 1]);
+            cv_cli_bad_option("import", argv);
             usage(stderr);
             goto out;
         }
@@ -275,7 +264,7 @@ int cv_cmd_import(int argc, char **argv)
     for (size_t i = 0; i < cfg.n_listings && n_listings < MAX_LISTINGS; i++)
         listings[n_listings++] = cfg.listings[i];
     if (cv_reference_load(&refs, cv_cli_config_dir(config_dir ? config_dir : cfg.config_dir),
-                          listings, n_listings, err, sizeof(err))) {
+                          listings, (size_t)n_listings, err, sizeof(err))) {
         fprintf(stderr, "certvet import: %s\n", err);
         goto out;
     }

@@ -118,8 +118,7 @@ int cv_cmd_keygen(int argc, char **argv)
             usage(stdout);
             return CV_EXIT_OK;
         default:
-            fprintf(stderr, "certvet keygen: unknown or incomplete option '%s'\n\n",
-                    argv[optind - 1]);
+            cv_cli_bad_option("keygen", argv);
             usage(stderr);
             return CV_EXIT_USAGE;
         }

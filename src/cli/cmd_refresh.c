@@ -117,8 +117,7 @@ int cv_cmd_refresh(int argc, char **argv)
             status = CV_EXIT_OK;
             goto out;
         default:
-            fprintf(stderr, "certvet refresh: unknown or incomplete option '%s'\n\n",
-                    argv[optind - 1]);
+            cv_cli_bad_option("refresh", argv);
             usage(stderr);
             goto out;
         }

@@ -501,18 +501,12 @@ int cv_cmd_score(int argc, char **argv)
             all = 1;
             break;
         case OPT_AS_OF:
-            if (cv_date_parse(optarg, strlen(optarg), &run.as_of)) {
-                fprintf(stderr, "certvet score: --as-of: '%s' is not a date (YYYY-MM-DD)\n",
-                        optarg);
+            if (cv_cli_date("score", "as-of", optarg, &run.as_of))
                 goto out;
-            }
             break;
         case OPT_LISTING:
-            if (n_listings == MAX_LISTINGS) {
-                fprintf(stderr, "certvet score: at most %d --listing files\n", MAX_LISTINGS);
+            if (cv_cli_append("score", "listing", listings, &n_listings, MAX_LISTINGS, optarg))
                 goto out;
-            }
-            listings[n_listings++] = optarg;
             break;
         case OPT_SUPPLIERS:
             suppliers = optarg;
@@ -527,13 +521,8 @@ int cv_cmd_score(int argc, char **argv)
             }
             break;
         case OPT_INPUT_FORMAT:
-            if (cv_format_parse(optarg, &in_fmt)) {
-                fprintf(stderr,
-                        "certvet score: --input-format: '%s' is not auto, json, csv or "
-                        "xml\n",
-                        optarg);
+            if (cv_cli_input_format("score", optarg, &in_fmt))
                 goto out;
-            }
             break;
         case OPT_CONFIG_DIR:
             config_dir = optarg;
@@ -544,8 +533,7 @@ int cv_cmd_score(int argc, char **argv)
             status = CV_EXIT_OK;
             goto out;
         default:
-            fprintf(stderr, "certvet score: unknown or incomplete option '%s'\n\n",
-                    argv[optind - 1]);
+            cv_cli_bad_option("score", argv);
             usage(stderr);
             goto out;
         }

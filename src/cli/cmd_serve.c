@@ -110,8 +110,7 @@ static int parse_flags(int argc, char **argv, struct flags *f)
             usage(stdout);
             return CV_ERR_STOP;
         default:
-            fprintf(stderr, "certvet serve: unknown or incomplete option '%s'\n\n",
-                    argv[optind - 1]);
+            cv_cli_bad_option("serve", argv);
             usage(stderr);
             return CV_ERR_USAGE;
         }

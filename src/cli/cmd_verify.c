@@ -186,11 +186,8 @@ int cv_cmd_verify(int argc, char **argv)
     while ((c = cv_cli_next(&parser, argc, argv)) != -1) {
         switch (c) {
         case OPT_AS_OF:
-            if (cv_date_parse(optarg, strlen(optarg), &run.as_of)) {
-                fprintf(stderr, "certvet verify: --as-of: '%s' is not a date (YYYY-MM-DD)\n",
-                        optarg);
+            if (cv_cli_date("verify", "as-of", optarg, &run.as_of))
                 goto out;
-            }
             break;
         case OPT_WITHIN:
             if (parse_days("within", optarg, &run.opt.expiring_within))
@@ -205,11 +202,8 @@ int cv_cmd_verify(int argc, char **argv)
                 goto out;
             break;
         case OPT_LISTING:
-            if (n_listings == MAX_LISTINGS) {
-                fprintf(stderr, "certvet verify: at most %d --listing files\n", MAX_LISTINGS);
+            if (cv_cli_append("verify", "listing", listings, &n_listings, MAX_LISTINGS, optarg))
                 goto out;
-            }
-            listings[n_listings++] = optarg;
             break;
         case OPT_SUPPLIERS:
             suppliers = optarg;
@@ -222,13 +216,8 @@ int cv_cmd_verify(int argc, char **argv)
             }
             break;
         case OPT_INPUT_FORMAT:
-            if (cv_format_parse(optarg, &in_fmt)) {
-                fprintf(stderr,
-                        "certvet verify: --input-format: '%s' is not auto, json, csv or "
-                        "xml\n",
-                        optarg);
+            if (cv_cli_input_format("verify", optarg, &in_fmt))
                 goto out;
-            }
             break;
         case OPT_CONFIG_DIR:
             config_dir = optarg;
@@ -246,8 +235,7 @@ int cv_cmd_verify(int argc, char **argv)
             status = CV_EXIT_OK;
             goto out;
         default:
-            fprintf(stderr, "certvet verify: unknown or incomplete option '%s'\n\n",
-                    argv[optind - 1]);
+            cv_cli_bad_option("verify", argv);
             usage(stderr);
             goto out;
         }
