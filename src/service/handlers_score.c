@@ -110,7 +110,18 @@ static int load_input(struct cv_request *rq, struct cv_store *store, const char 
             continue;
         }
         json_decref(record);
+        /* A registry knows only the present: it is consulted when scoring as of today, never
+         * for a past as_of, whose score must replay from stored data alone (SPEC 5). */
+        struct cv_registry_result reg;
+        char reg_buf[CV_REGISTRY_BUF_MIN];
+        opt.registry = NULL;
+        if (rq->srv->registries && as_of == cv_today_utc() &&
+            cv_registry_lookup(rq->srv->registries, store, c, &reg, reg_buf, sizeof(reg_buf)) ==
+                CV_OK &&
+            reg.status != CV_REG_NOT_CONSULTED)
+            opt.registry = &reg;
         cv_verify(c, &rq->refs->ref, as_of, &opt, &x->vs[x->n]);
+        opt.registry = NULL;
         x->in[x->n] = (struct cv_scored_cert){c, &x->vs[x->n]};
         x->n++;
     }

@@ -123,11 +123,48 @@ static void test_lookups_are_cached(void **state)
     assert_int_equal(cv_fixture_requests(&registry, "/ACT-1.json"), before);
 }
 
+/* Scoring as of today counts a certificate the registry confirmed as covered although its CB is
+ * in no listing; a past as_of replays from stored data alone (no registry), so it is not.
+ * General profile: ISO 9001 recommended (weight 5); the certificate is unverified (CB_UNKNOWN):
+ * 4 points, score round(100 * 5 * 4 / (10 * 5)) = 40 on both dates. */
+static void test_score_coverage_from_registry(void **state)
+{
+    (void)state;
+    it_put_supplier(&svc, "SUP-REG", "Acme Widgets Ltd");
+    const char cert[] =
+        "{\"certificate_number\": \"ACT-1\", \"standard\": \"ISO 9001:2015\", \"holder\": "
+        "{\"name\": \"Acme Widgets Ltd\"}, \"supplier_id\": \"SUP-REG\", "
+        "\"certification_body\": {\"name\": \"Unlisted Certification Ltd\"}, \"issue_date\": "
+        "\"2024-06-01\", \"expiry_date\": \"2027-05-31\", \"audits\": [{\"type\": "
+        "\"surveillance\", \"date\": \"2025-05-20\"}, {\"type\": \"surveillance\", "
+        "\"date\": \"2026-05-18\"}]}";
+    json_decref(it_ingest(&svc, "application/json", cert, strlen(cert), 1));
+    static const struct {
+        const char *path;
+        double coverage;
+    } rows[] = {
+        {"/v1/suppliers/SUP-REG/score?profile=general", 1.0},
+        {"/v1/suppliers/SUP-REG/score?profile=general&as_of=2026-01-10", 0.0},
+    };
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        struct it_response r;
+        it_get(&svc, rows[i].path, IT_KEY_READ, &r);
+        it_expect_status_(&r, 200, rows[i].path, __FILE__, __LINE__);
+        json_t *doc = it_json(&r);
+        it_response_cleanup(&r);
+        assert_int_equal(json_integer_value(json_object_get(doc, "score")), 40);
+        if (json_number_value(json_object_get(doc, "coverage")) != rows[i].coverage)
+            fail_msg("%s: coverage %s", rows[i].path, json_dumps(doc, 0));
+        json_decref(doc);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_each_answer_is_a_finding),
         cmocka_unit_test(test_lookups_are_cached),
+        cmocka_unit_test(test_score_coverage_from_registry),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
