@@ -123,7 +123,8 @@ int cv_store_due(struct cv_store *s, enum cv_store_index index, cv_date until, s
 int cv_store_cache_get(struct cv_store *s, const char *key, char **value);
 int cv_store_cache_put(struct cv_store *s, const char *key, const char *value, int ttl_seconds);
 
-/* Streams: "events" (typed events) and "changes" (audit trail); any other name is CV_ERR_USAGE.
+/* Streams: "events" (typed events), "changes" (audit trail) and "deliveries" (notification
+ * delivery log); any other name is CV_ERR_USAGE.
  * add appends one entry whose fields are 'n' (1..CV_STORE_STREAM_FIELDS_MAX) name/value pairs,
  * trimming the stream to about CV_STORE_STREAM_MAXLEN entries; '*id_out' (may be NULL) receives the
  * entry id (malloc'd, caller frees). */
@@ -148,6 +149,18 @@ int cv_store_stream_read(struct cv_store *s, const char *stream, const char *aft
 
 /* Frees 'n' entries and the array. Accepts NULL. */
 void cv_store_free_stream_entries(struct cv_stream_entry *e, size_t n);
+
+/* The nightly scan's state of one certificate (docs/SCAN.md): an opaque string under
+ * "<prefix>{cv}:scan:<id>". get returns it malloc'd in '*value' (caller frees) or
+ * CV_ERR_NOT_FOUND; put overwrites it. */
+int cv_store_scan_state_get(struct cv_store *s, const char *id, char **value);
+int cv_store_scan_state_put(struct cv_store *s, const char *id, const char *value);
+
+/* A lock shared by every process on this Redis: "<prefix>{cv}:lock:<name>" set to 'token' (SET NX
+ * PX 'ttl_ms'). CV_ERR_CONFLICT when another holder has it. unlock deletes the key only while it
+ * still holds 'token' (a lock that expired and was taken by another is left alone). */
+int cv_store_lock(struct cv_store *s, const char *name, const char *token, long ttl_ms);
+int cv_store_unlock(struct cv_store *s, const char *name, const char *token);
 
 /* Frees an array of 'n' malloc'd strings and the array. Accepts NULL. */
 void cv_store_free_strings(char **v, size_t n);

@@ -12,6 +12,7 @@ int cv_cmd_serve(int argc, char **argv);
 int cv_cmd_keygen(int argc, char **argv);
 int cv_cmd_score(int argc, char **argv);
 int cv_cmd_refresh(int argc, char **argv);
+int cv_cmd_scan(int argc, char **argv);
 
 /* The configuration directory: --config-dir, else $CERTVET_CONFIG_DIR, else the build's. */
 const char *cv_cli_config_dir(const char *option);

@@ -20,6 +20,7 @@ static const struct command commands[] = {
     {"keygen", cv_cmd_keygen, "make a new API key and its configuration entry"},
     {"score", cv_cmd_score, "score suppliers against a procurement profile (SPEC 5)"},
     {"refresh", cv_cmd_refresh, "fetch the listing sources and report the new reference version"},
+    {"scan", cv_cmd_scan, "nightly scan: emit due events once and report what needs attention"},
 };
 
 static void usage(FILE *out)

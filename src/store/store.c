@@ -33,6 +33,8 @@
 #define K_STREAM         "stream:"            /* stream: "events" or "changes" */
 #define K_CACHE          "cache:"             /* after the bare prefix, untagged: cache entries */
 #define K_SOURCE         "source:"            /* hash: last good copy of a listing source */
+#define K_SCAN           "scan:"              /* string: a certificate's last scan state */
+#define K_LOCK           "lock:"              /* string: a lock holder's token, with a TTL */
 
 struct cv_store {
     struct cv_redis *r;
@@ -42,7 +44,7 @@ struct cv_store {
 };
 
 /* The streams a caller may name (a table, not strings scattered in handlers). */
-static const char *const stream_names[] = {"events", "changes"};
+static const char *const stream_names[] = {"events", "changes", "deliveries"};
 
 /* ---- helpers ----------------------------------------------------------------------------- */
 
@@ -1024,7 +1026,8 @@ static int stream_key(struct cv_store *s, const char *stream, char *buf)
             key(s, buf, K_STREAM, stream);
             return CV_OK;
         }
-    return cv_redis_set_error(s->r, CV_ERR_USAGE, "unknown stream \"%s\" (events or changes)",
+    return cv_redis_set_error(s->r, CV_ERR_USAGE,
+                              "unknown stream \"%s\" (events, changes or deliveries)",
                               stream ? stream : "(null)");
 }
 
@@ -1188,4 +1191,76 @@ void cv_store_free_strings(char **v, size_t n)
     for (size_t i = 0; i < n; i++)
         free(v[i]);
     free(v);
+}
+
+/* ---- scan state and locks ---------------------------------------------------------------- */
+
+int cv_store_scan_state_get(struct cv_store *s, const char *id, char **value)
+{
+    char k[KEY_MAX];
+    int rc;
+
+    *value = NULL;
+    rc = check_id(s, id, "certificate id");
+    if (!rc)
+        rc = get_string(s, key(s, k, K_SCAN, id), value);
+    return done(s, rc);
+}
+
+int cv_store_scan_state_put(struct cv_store *s, const char *id, const char *value)
+{
+    char k[KEY_MAX];
+    const char *argv[] = {"SET", k, value};
+    int rc;
+
+    rc = check_id(s, id, "certificate id");
+    if (!rc && !value)
+        rc = cv_redis_set_error(s->r, CV_ERR_USAGE, "scan state needs a value");
+    if (rc)
+        goto out;
+    key(s, k, K_SCAN, id);
+    rc = cv_redis_command(s->r, NULL, 3, argv, NULL);
+out:
+    return done(s, rc);
+}
+
+int cv_store_lock(struct cv_store *s, const char *name, const char *token, long ttl_ms)
+{
+    char k[KEY_MAX], ttl[24];
+    const char *argv[] = {"SET", k, token, "NX", "PX", ttl};
+    struct cv_reply *rep = NULL;
+    int rc;
+
+    rc = check_id(s, name, "lock name");
+    if (!rc && (!token || !*token || ttl_ms < 1))
+        rc = cv_redis_set_error(s->r, CV_ERR_USAGE, "a lock needs a token and a TTL");
+    if (rc)
+        goto out;
+    key(s, k, K_LOCK, name);
+    snprintf(ttl, sizeof(ttl), "%ld", ttl_ms);
+    rc = cv_redis_command(s->r, &rep, 6, argv, NULL);
+    if (!rc && cv_reply_type(rep) == CV_REPLY_NIL)
+        rc = CV_ERR_CONFLICT;
+out:
+    cv_reply_free(rep);
+    return rc == CV_ERR_CONFLICT ? rc : done(s, rc);
+}
+
+int cv_store_unlock(struct cv_store *s, const char *name, const char *token)
+{
+    static const char script[] = "if redis.call('GET', KEYS[1]) == ARGV[1] then "
+                                 "return redis.call('DEL', KEYS[1]) else return 0 end";
+    char k[KEY_MAX];
+    const char *argv[] = {"EVAL", script, "1", k, token};
+    int rc;
+
+    rc = check_id(s, name, "lock name");
+    if (!rc && !token)
+        rc = cv_redis_set_error(s->r, CV_ERR_USAGE, "unlock needs the token");
+    if (rc)
+        goto out;
+    key(s, k, K_LOCK, name);
+    rc = cv_redis_command(s->r, NULL, 5, argv, NULL);
+out:
+    return done(s, rc);
 }

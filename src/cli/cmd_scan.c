@@ -1,0 +1,337 @@
+/* certvet scan: the nightly job (SPEC 10). Takes the Redis scan lock, runs the scan engine and
+ * writes its report as JSON or CSV. docs/SCAN.md describes a run, its state and exit codes. */
+#define _XOPEN_SOURCE 700 /* realpath */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "certvet/error.h"
+#include "certvet/notify.h"
+#include "certvet/refdata.h"
+#include "certvet/scan.h"
+#include "certvet/service.h"
+#include "certvet/store.h"
+#include "commands.h"
+#include "options.h"
+
+#define MAX_LISTINGS 64
+
+enum opt_id {
+    OPT_WITHIN = 1000,
+    OPT_AS_OF,
+    OPT_FORMAT,
+    OPT_OUTPUT,
+    OPT_FAIL_ON,
+    OPT_THRESHOLDS,
+    OPT_NOTIFY,
+    OPT_REDIS,
+    OPT_CONFIG,
+    OPT_DATA_DIR,
+    OPT_LISTING,
+    OPT_CONFIG_DIR,
+    OPT_HELP,
+};
+
+/* The options table: the single source of truth for flags and their help. */
+static const struct cv_cli_option options[] = {
+    {"within", 1, OPT_WITHIN, "N", "list what expires within N days (default 30)"},
+    {"as-of", 1, OPT_AS_OF, "D", "the scan's date (default: today, UTC)"},
+    {"format", 1, OPT_FORMAT, "F", "json (default) or csv"},
+    {"output", 1, OPT_OUTPUT, "FILE", "write the report to FILE (default: standard output)"},
+    {"fail-on", 1, OPT_FAIL_ON, "LEVEL",
+     "exit 1 when the attention list has an item at or above warning|critical"},
+    {"thresholds", 1, OPT_THRESHOLDS, "LIST",
+     "days before expiry to announce (default 90,60,30,7,0)"},
+    {"notify", 0, OPT_NOTIFY, NULL,
+     "POST this run's events to $CERTVET_WEBHOOK_URL, signed with $CERTVET_WEBHOOK_SECRET"},
+    {"redis", 1, OPT_REDIS, "URL",
+     "Redis to scan (default: $CERTVET_REDIS_URL, the config's, or the embedded server's socket)"},
+    {"config", 1, OPT_CONFIG, "FILE", "service configuration file (JSON)"},
+    {"data-dir", 1, OPT_DATA_DIR, "DIR", "data directory of the embedded Redis (default ./var)"},
+    {"listing", 1, OPT_LISTING, "FILE", "extra listing of bodies (JSON or XML); repeatable"},
+    {"config-dir", 1, OPT_CONFIG_DIR, "DIR", "reference data directory"},
+    {"help", 0, OPT_HELP, NULL, "show this help"},
+};
+#define N_OPTIONS (sizeof(options) / sizeof(options[0]))
+
+static void usage(FILE *out)
+{
+    cv_cli_usage(out,
+                 "usage: certvet scan [OPTIONS]\n\n"
+                 "Re-verifies the certificates the due-date indexes return, emits each new event\n"
+                 "(expiring, expired, surveillance_overdue, surveillance_lapsed, verdict_changed)\n"
+                 "once to the events stream and writes a report. Exit status: 0 it ran, 1 with\n"
+                 "--fail-on when an item at or above that level is listed, 2 on error or when\n"
+                 "another scan is running.\n\noptions:\n",
+                 options, N_OPTIONS);
+}
+
+static void progress(void *ctx, size_t done, size_t total)
+{
+    (void)ctx;
+    fprintf(stderr, "\rscan: %zu/%zu certificates%s", done, total, done == total ? "\n" : "");
+    fflush(stderr);
+}
+
+static void csv_field(FILE *f, const char *s)
+{
+    if (!strpbrk(s, ",\"\r\n")) {
+        fputs(s, f);
+        return;
+    }
+    fputc('"', f);
+    for (; *s; s++) {
+        if (*s == '"')
+            fputc('"', f);
+        fputc(*s, f);
+    }
+    fputc('"', f);
+}
+
+/* The attention list as CSV, one row per item, with a header. */
+static void write_csv(FILE *f, json_t *report)
+{
+    static const char *const cols[] = {
+        "certificate_id", "certificate_number", "holder",         "severity", "reason",
+        "verdict",        "effective_expiry",   "days_to_expiry", "findings"};
+    size_t i, c;
+    json_t *item;
+    for (c = 0; c < sizeof(cols) / sizeof(cols[0]); c++)
+        fprintf(f, "%s%s", c ? "," : "", cols[c]);
+    fputs("\r\n", f);
+    json_array_foreach(json_object_get(report, "attention"), i, item)
+    {
+        for (c = 0; c < sizeof(cols) / sizeof(cols[0]); c++) {
+            json_t *v = json_object_get(item, cols[c]);
+            if (c)
+                fputc(',', f);
+            if (json_is_integer(v))
+                fprintf(f, "%lld", (long long)json_integer_value(v));
+            else if (json_is_string(v))
+                csv_field(f, json_string_value(v));
+        }
+        fputs("\r\n", f);
+    }
+}
+
+/* Exit 1 when the attention list has an item at or above 'level' ("warning" or "critical"). */
+static int found_at(json_t *report, const char *level)
+{
+    size_t i;
+    json_t *item;
+    json_array_foreach(json_object_get(report, "attention"), i, item)
+    {
+        const char *sev = json_string_value(json_object_get(item, "severity"));
+        if (!strcmp(level, "warning") || (sev && !strcmp(sev, "critical")))
+            return 1;
+    }
+    return 0;
+}
+
+/* POSTs this run's events (when there are any) to the webhook named by the environment: a
+ * "text" line (what Slack and Teams incoming webhooks show) plus the summary and the events. */
+static int send_webhook(struct cv_store *store, json_t *report, const char *token)
+{
+    json_t *events = json_object_get(report, "events");
+    char text[160], delivery[128], err[512];
+    size_t n = json_array_size(events);
+    int rc;
+
+    if (n == 0)
+        return CV_OK;
+    snprintf(text, sizeof(text), "certvet scan %s: %zu new event%s, %zu item%s need attention",
+             json_string_value(json_object_get(report, "as_of")), n, n == 1 ? "" : "s",
+             json_array_size(json_object_get(report, "attention")),
+             json_array_size(json_object_get(report, "attention")) == 1 ? "" : "s");
+    snprintf(delivery, sizeof(delivery), "scan-%s-%s",
+             json_string_value(json_object_get(report, "as_of")), token);
+    json_t *payload =
+        json_pack("{s:s, s:O, s:O, s:O}", "text", text, "as_of", json_object_get(report, "as_of"),
+                  "summary", json_object_get(report, "summary"), "events", events);
+    char *body = payload ? json_dumps(payload, JSON_COMPACT) : NULL;
+    struct cv_webhook_config wc = {getenv("CERTVET_WEBHOOK_URL"), getenv("CERTVET_WEBHOOK_SECRET"),
+                                   0, 0};
+    rc = body ? cv_webhook_send(&wc, store, delivery, body, err, sizeof(err)) : CV_ERR_NOMEM;
+    if (rc)
+        fprintf(stderr, "certvet scan: notifying failed: %s\n",
+                rc == CV_ERR_NOMEM ? "out of memory" : err);
+    free(body);
+    json_decref(payload);
+    return rc;
+}
+
+int cv_cmd_scan(int argc, char **argv)
+{
+    struct cv_cli_parser parser;
+    struct cv_scan_options so;
+    const char *listings[MAX_LISTINGS];
+    int n_listings = 0;
+    const char *redis = NULL, *config = NULL, *data_dir = NULL, *config_dir = NULL;
+    const char *output = NULL, *fail_on = NULL;
+    bool csv = false, locked = false, notify = false;
+    struct cv_service_config cfg;
+    struct cv_reference refs;
+    struct cv_store *store = NULL;
+    json_t *report = NULL;
+    char err[512], url[4200], token[64];
+    int status = CV_EXIT_USAGE, c, rc;
+
+    memset(&refs, 0, sizeof(refs));
+    cv_scan_options_init(&so);
+    cv_service_config_init(&cfg);
+    cv_cli_parser_init(&parser, options, N_OPTIONS);
+    while ((c = cv_cli_next(&parser, argc, argv)) != -1) {
+        switch (c) {
+        case OPT_WITHIN: {
+            char *end;
+            long v = strtol(optarg, &end, 10);
+            if (*end || end == optarg || v < 0 || v > 3650) {
+                fprintf(stderr, "certvet scan: --within: '%s' is not 0 to 3650\n", optarg);
+                goto out;
+            }
+            so.within = (int)v;
+            break;
+        }
+        case OPT_AS_OF:
+            if (cv_cli_date("scan", "as-of", optarg, &so.as_of))
+                goto out;
+            break;
+        case OPT_FORMAT:
+            if (strcmp(optarg, "json") && strcmp(optarg, "csv")) {
+                fprintf(stderr, "certvet scan: --format: '%s' is not json or csv\n", optarg);
+                goto out;
+            }
+            csv = !strcmp(optarg, "csv");
+            break;
+        case OPT_OUTPUT:
+            output = optarg;
+            break;
+        case OPT_FAIL_ON:
+            if (strcmp(optarg, "warning") && strcmp(optarg, "critical")) {
+                fprintf(stderr, "certvet scan: --fail-on: '%s' is not warning or critical\n",
+                        optarg);
+                goto out;
+            }
+            fail_on = optarg;
+            break;
+        case OPT_THRESHOLDS:
+            if (cv_scan_parse_thresholds(&so, optarg)) {
+                fprintf(stderr, "certvet scan: --thresholds: '%s' is not a list of 0 to 3650\n",
+                        optarg);
+                goto out;
+            }
+            break;
+        case OPT_NOTIFY:
+            notify = true;
+            break;
+        case OPT_REDIS:
+            redis = optarg;
+            break;
+        case OPT_CONFIG:
+            config = optarg;
+            break;
+        case OPT_DATA_DIR:
+            data_dir = optarg;
+            break;
+        case OPT_LISTING:
+            if (cv_cli_append("scan", "listing", listings, &n_listings, MAX_LISTINGS, optarg))
+                goto out;
+            break;
+        case OPT_CONFIG_DIR:
+            config_dir = optarg;
+            break;
+        case OPT_HELP:
+        case 'h':
+            usage(stdout);
+            status = CV_EXIT_OK;
+            goto out;
+        default:
+            cv_cli_bad_option("scan", argv);
+            usage(stderr);
+            goto out;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "certvet scan: unexpected argument '%s'\n", argv[optind]);
+        usage(stderr);
+        goto out;
+    }
+    if (notify && (!getenv("CERTVET_WEBHOOK_URL") || !getenv("CERTVET_WEBHOOK_SECRET"))) {
+        fprintf(stderr, "certvet scan: --notify needs CERTVET_WEBHOOK_URL and "
+                        "CERTVET_WEBHOOK_SECRET\n");
+        goto out;
+    }
+    if (cv_service_config_load(&cfg, config, err, sizeof(err))) {
+        fprintf(stderr, "certvet scan: %s\n", err);
+        goto out;
+    }
+    if (!redis)
+        redis = cfg.redis_url;
+    if (!redis) {
+        char *abs = realpath(data_dir ? data_dir : cfg.data_dir, NULL);
+        snprintf(url, sizeof(url), "unix://%s/redis.sock",
+                 abs ? abs : (data_dir ? data_dir : cfg.data_dir));
+        free(abs);
+        redis = url;
+    }
+    for (size_t i = 0; i < cfg.n_listings && n_listings < MAX_LISTINGS; i++)
+        listings[n_listings++] = cfg.listings[i];
+    if (cv_reference_load(&refs, cv_cli_config_dir(config_dir ? config_dir : cfg.config_dir),
+                          listings, (size_t)n_listings, err, sizeof(err))) {
+        fprintf(stderr, "certvet scan: %s\n", err);
+        goto out;
+    }
+    struct cv_store_config sc = {redis, cfg.redis_prefix, cfg.redis_timeout_ms};
+    if (cv_store_open(&sc, &store, err, sizeof(err))) {
+        fprintf(stderr, "certvet scan: cannot reach Redis at %s: %s\n", redis, err);
+        goto out;
+    }
+    snprintf(token, sizeof(token), "%ld-%ld-%ld", (long)getpid(), (long)time(NULL), (long)clock());
+    rc = cv_store_lock(store, CV_SCAN_LOCK_NAME, token, CV_SCAN_LOCK_TTL_MS);
+    if (rc == CV_ERR_CONFLICT) {
+        fprintf(stderr, "certvet scan: another scan is running (lock held)\n");
+        goto out;
+    }
+    if (rc) {
+        fprintf(stderr, "certvet scan: taking the lock failed: %s (%s)\n", cv_strerror(rc),
+                cv_store_errstr(store));
+        goto out;
+    }
+    locked = true;
+    if (isatty(STDERR_FILENO))
+        so.progress = progress;
+    rc = cv_scan_run(store, &refs.ref, &so, &report, err, sizeof(err));
+    if (rc) {
+        fprintf(stderr, "certvet scan: %s\n", err);
+        goto out;
+    }
+    FILE *f = output ? fopen(output, "w") : stdout;
+    if (!f) {
+        fprintf(stderr, "certvet scan: cannot write %s\n", output);
+        goto out;
+    }
+    if (csv) {
+        write_csv(f, report);
+    } else {
+        json_dumpf(report, f, JSON_INDENT(2));
+        fputc('\n', f);
+    }
+    if ((output ? fclose(f) : fflush(f)) != 0) {
+        fprintf(stderr, "certvet scan: writing the report failed\n");
+        goto out;
+    }
+    if (notify && send_webhook(store, report, token))
+        goto out;
+    status = fail_on && found_at(report, fail_on) ? CV_EXIT_FINDINGS : CV_EXIT_OK;
+out:
+    if (locked && cv_store_unlock(store, CV_SCAN_LOCK_NAME, token))
+        fprintf(stderr, "certvet scan: releasing the lock failed (%s); it expires by itself\n",
+                cv_store_errstr(store));
+    json_decref(report);
+    cv_store_close(store);
+    cv_reference_cleanup(&refs);
+    cv_service_config_cleanup(&cfg);
+    return status;
+}

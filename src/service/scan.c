@@ -1,0 +1,458 @@
+/* The nightly scan engine: due certificates from the two indexes, verified as of a date, compared
+ * with each certificate's last scan state, every change written once as a typed event before the
+ * new state (a crash in between repeats an event at worst, never loses one). */
+#include "certvet/scan.h"
+
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "certvet/certificate.h"
+#include "certvet/error.h"
+#include "certvet/findings.h"
+#include "certvet/store.h"
+#include "internal.h"
+
+#define FETCH_BATCH  256 /* records per MGET */
+#define NO_THRESHOLD INT_MAX
+
+/* What the last scan saw of one certificate (stored as a short text, see state_format). */
+struct scan_state {
+    bool known;           /* a state was stored */
+    int verdict;          /* enum cv_verdict */
+    cv_date expiry;       /* the effective expiry the expiry flags refer to */
+    int threshold;        /* lowest threshold announced for 'expiry', NO_THRESHOLD if none */
+    int expired;          /* 'expired' announced for 'expiry' */
+    cv_date surveillance; /* the due date the surveillance flags refer to */
+    int overdue, lapsed;  /* announced for 'surveillance' */
+};
+
+void cv_scan_options_init(struct cv_scan_options *o)
+{
+    static const int defaults[] = {90, 60, 30, 7, 0};
+    memset(o, 0, sizeof(*o));
+    o->as_of = (cv_date)(time(NULL) / 86400);
+    o->within = 30;
+    memcpy(o->thresholds, defaults, sizeof(defaults));
+    o->n_thresholds = sizeof(defaults) / sizeof(defaults[0]);
+}
+
+static int int_desc(const void *a, const void *b)
+{
+    int x = *(const int *)a, y = *(const int *)b;
+    return (x < y) - (x > y);
+}
+
+int cv_scan_parse_thresholds(struct cv_scan_options *o, const char *text)
+{
+    const char *p = text;
+    size_t n = 0;
+    while (*p) {
+        char *end;
+        long v = strtol(p, &end, 10);
+        if (end == p || v < 0 || v > 3650 || (*end && *end != ',') || n == CV_SCAN_THRESHOLDS_MAX)
+            return CV_ERR_USAGE;
+        o->thresholds[n++] = (int)v;
+        p = *end ? end + 1 : end;
+    }
+    if (n == 0)
+        return CV_ERR_USAGE;
+    qsort(o->thresholds, n, sizeof(int), int_desc);
+    o->n_thresholds = n;
+    return CV_OK;
+}
+
+static void state_parse(const char *text, struct scan_state *st)
+{
+    long v, e, t, x, s, ov, la;
+    memset(st, 0, sizeof(*st));
+    st->threshold = NO_THRESHOLD;
+    st->expiry = st->surveillance = CV_DATE_NONE;
+    if (!text || sscanf(text, "v=%ld e=%ld t=%ld x=%ld s=%ld o=%ld l=%ld", &v, &e, &t, &x, &s, &ov,
+                        &la) != 7)
+        return;
+    st->known = true;
+    st->verdict = (int)v;
+    st->expiry = (cv_date)e;
+    st->threshold = (int)t;
+    st->expired = (int)x;
+    st->surveillance = (cv_date)s;
+    st->overdue = (int)ov;
+    st->lapsed = (int)la;
+}
+
+static void state_format(const struct scan_state *st, char *buf, size_t cap)
+{
+    snprintf(buf, cap, "v=%d e=%ld t=%d x=%d s=%ld o=%d l=%d", st->verdict, (long)st->expiry,
+             st->threshold, st->expired, (long)st->surveillance, st->overdue, st->lapsed);
+}
+
+static bool has_finding(const struct cv_verification *v, enum cv_finding_code code)
+{
+    for (size_t i = 0; i < v->n_findings; i++)
+        if (v->findings[i].code == code)
+            return true;
+    return false;
+}
+
+static void finding_codes(const struct cv_verification *v, char *buf, size_t cap)
+{
+    size_t len = 0;
+    buf[0] = '\0';
+    for (size_t i = 0; i < v->n_findings && len < cap; i++) {
+        int w = snprintf(buf + len, cap - len, "%s%s", i ? "," : "",
+                         cv_finding_code_name(v->findings[i].code));
+        if (w < 0)
+            break;
+        len += (size_t)w;
+    }
+}
+
+struct scan_run {
+    struct cv_store *store;
+    const struct cv_scan_options *opt;
+    json_t *events, *attention;
+    long n_expired, n_expiring, n_overdue, n_invalid;
+    char *err;
+    size_t cap;
+};
+
+/* Appends one event to the stream and to the report. Every value is a string in the stream. */
+static int emit(struct scan_run *run, const char *type, const char *id,
+                const struct cv_verification *v, const char *const *extra_names,
+                const char *const *extra_values, size_t n_extra)
+{
+    const char *names[12], *values[12];
+    char as_of[CV_DATE_STRLEN], expiry[CV_DATE_STRLEN], days[16];
+    size_t n = 0;
+    json_t *ev = json_object();
+    int rc;
+
+    cv_date_format(run->opt->as_of, as_of);
+    cv_date_format(v->effective_expiry, expiry);
+    snprintf(days, sizeof(days), "%d", v->days_to_expiry);
+    names[n] = "type", values[n++] = type;
+    names[n] = "certificate_id", values[n++] = id;
+    names[n] = "certificate_number", values[n++] = v->certificate_number;
+    names[n] = "as_of", values[n++] = as_of;
+    if (v->effective_expiry != CV_DATE_NONE)
+        names[n] = "effective_expiry", values[n++] = expiry;
+    if (v->has_days_to_expiry)
+        names[n] = "days_to_expiry", values[n++] = days;
+    for (size_t i = 0; i < n_extra; i++)
+        names[n] = extra_names[i], values[n++] = extra_values[i];
+    rc = cv_store_stream_add(run->store, "events", names, values, n, NULL);
+    if (rc) {
+        snprintf(run->err, run->cap, "writing an event failed: %s (%s)", cv_strerror(rc),
+                 cv_store_errstr(run->store));
+        json_decref(ev);
+        return rc;
+    }
+    for (size_t i = 0; ev && i < n; i++)
+        json_object_set_new(ev, names[i], json_string(values[i]));
+    if (!ev || json_array_append_new(run->events, ev)) {
+        snprintf(run->err, run->cap, "out of memory");
+        return CV_ERR_NOMEM;
+    }
+    return CV_OK;
+}
+
+/* The events a certificate's verification calls for, given its last state; updates 'st'. */
+static int compare(struct scan_run *run, const char *id, const struct cv_verification *v,
+                   struct scan_state *st)
+{
+    char buf[32], codes[1024];
+    int rc = CV_OK;
+
+    if (st->expiry != v->effective_expiry) { /* renewed (or first seen): announce afresh */
+        st->expiry = v->effective_expiry;
+        st->threshold = NO_THRESHOLD;
+        st->expired = 0;
+    }
+    if (st->surveillance != v->surveillance_due) {
+        st->surveillance = v->surveillance_due;
+        st->overdue = st->lapsed = 0;
+    }
+    if (v->has_days_to_expiry && v->days_to_expiry < 0) {
+        if (!st->expired) {
+            rc = emit(run, "expired", id, v, NULL, NULL, 0);
+            if (rc)
+                return rc;
+            st->expired = 1;
+        }
+    } else if (v->has_days_to_expiry) {
+        int lowest = NO_THRESHOLD; /* the lowest threshold reached today */
+        for (size_t i = 0; i < run->opt->n_thresholds; i++)
+            if (v->days_to_expiry <= run->opt->thresholds[i] && run->opt->thresholds[i] < lowest)
+                lowest = run->opt->thresholds[i];
+        if (lowest < st->threshold) {
+            const char *n[] = {"threshold"};
+            const char *val[] = {buf};
+            snprintf(buf, sizeof(buf), "%d", lowest);
+            rc = emit(run, "expiring", id, v, n, val, 1);
+            if (rc)
+                return rc;
+            st->threshold = lowest;
+        }
+    }
+    if (has_finding(v, CV_F_SURVEILLANCE_OVERDUE) && !st->overdue) {
+        rc = emit(run, "surveillance_overdue", id, v, NULL, NULL, 0);
+        if (rc)
+            return rc;
+        st->overdue = 1;
+    }
+    if (has_finding(v, CV_F_SURVEILLANCE_LAPSED) && !st->lapsed) {
+        rc = emit(run, "surveillance_lapsed", id, v, NULL, NULL, 0);
+        if (rc)
+            return rc;
+        st->lapsed = st->overdue = 1;
+    }
+    if (st->known && st->verdict != (int)v->verdict) {
+        const char *n[] = {"from", "to", "findings"};
+        const char *val[] = {cv_verdict_name((enum cv_verdict)st->verdict),
+                             cv_verdict_name(v->verdict), codes};
+        finding_codes(v, codes, sizeof(codes));
+        rc = emit(run, "verdict_changed", id, v, n, val, 3);
+        if (rc)
+            return rc;
+    }
+    st->verdict = (int)v->verdict;
+    st->known = true;
+    return CV_OK;
+}
+
+/* Adds the certificate to the attention list when it needs someone's attention. */
+static int attend(struct scan_run *run, const char *id, const struct cv_certificate *cert,
+                  const struct cv_verification *v)
+{
+    bool expired = v->has_days_to_expiry && v->days_to_expiry < 0;
+    bool expiring = !expired && v->has_days_to_expiry && v->days_to_expiry <= run->opt->within;
+    bool overdue = has_finding(v, CV_F_SURVEILLANCE_OVERDUE);
+    bool lapsed = has_finding(v, CV_F_SURVEILLANCE_LAPSED);
+    bool invalid = v->verdict == CV_VERDICT_INVALID;
+    char expiry[CV_DATE_STRLEN], codes[1024];
+    const char *reason;
+
+    run->n_expired += expired;
+    run->n_expiring += expiring;
+    run->n_overdue += overdue || lapsed;
+    run->n_invalid += invalid;
+    if (!(expired || expiring || overdue || lapsed || invalid))
+        return CV_OK;
+    reason = expired   ? "expired"
+             : lapsed  ? "surveillance_lapsed"
+             : invalid ? "invalid"
+             : overdue ? "surveillance_overdue"
+                       : "expiring";
+    cv_date_format(v->effective_expiry, expiry);
+    finding_codes(v, codes, sizeof(codes));
+    json_t *item = json_pack(
+        "{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:s}", "certificate_id", id, "certificate_number",
+        v->certificate_number, "holder", cert->holder_name ? cert->holder_name : "", "severity",
+        (expired || lapsed || invalid) ? "critical" : "warning", "reason", reason, "verdict",
+        cv_verdict_name(v->verdict), "effective_expiry", expiry, "days_to_expiry",
+        v->has_days_to_expiry ? json_integer(v->days_to_expiry) : json_null(), "findings", codes);
+    if (!item || json_array_append_new(run->attention, item)) {
+        snprintf(run->err, run->cap, "out of memory");
+        return CV_ERR_NOMEM;
+    }
+    return CV_OK;
+}
+
+static int item_cmp(const void *a, const void *b)
+{
+    json_t *x = *(json_t *const *)a, *y = *(json_t *const *)b;
+    int cx = !strcmp(json_string_value(json_object_get(x, "severity")), "critical");
+    int cy = !strcmp(json_string_value(json_object_get(y, "severity")), "critical");
+    json_t *dx = json_object_get(x, "days_to_expiry"), *dy = json_object_get(y, "days_to_expiry");
+    if (cx != cy)
+        return cy - cx;
+    if (json_is_integer(dx) != json_is_integer(dy))
+        return json_is_integer(dx) ? -1 : 1;
+    if (json_is_integer(dx) && json_integer_value(dx) != json_integer_value(dy))
+        return json_integer_value(dx) < json_integer_value(dy) ? -1 : 1;
+    return strcmp(json_string_value(json_object_get(x, "certificate_id")),
+                  json_string_value(json_object_get(y, "certificate_id")));
+}
+
+/* Sorts the attention list by urgency: critical first, then days to expiry, then id. */
+static json_t *sorted(json_t *list)
+{
+    size_t n = json_array_size(list);
+    json_t **v = calloc(n ? n : 1, sizeof(*v)), *out = json_array();
+    if (!v || !out) { /* out of memory: the list unsorted rather than lost */
+        free(v);
+        json_decref(out);
+        return list;
+    }
+    for (size_t i = 0; i < n; i++)
+        v[i] = json_array_get(list, i);
+    qsort(v, n, sizeof(*v), item_cmp);
+    for (size_t i = 0; i < n; i++)
+        json_array_append(out, v[i]);
+    free(v);
+    json_decref(list);
+    return out;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The union of both due lists, sorted and without duplicates (malloc'd strings). */
+static int due_ids(struct cv_store *store, const struct cv_scan_options *opt, char ***ids,
+                   size_t *n)
+{
+    char **a = NULL, **b = NULL, **all;
+    size_t na = 0, nb = 0, i, k = 0;
+    int horizon = opt->within;
+    int rc;
+
+    for (i = 0; i < opt->n_thresholds; i++)
+        if (opt->thresholds[i] > horizon)
+            horizon = opt->thresholds[i];
+    if (horizon < 90)
+        horizon = 90;
+    rc = cv_store_due(store, CV_INDEX_EXPIRY, opt->as_of + horizon, CV_STORE_LIST_MAX, &a, &na);
+    if (!rc)
+        rc = cv_store_due(store, CV_INDEX_SURVEILLANCE, opt->as_of, CV_STORE_LIST_MAX, &b, &nb);
+    all = rc ? NULL : calloc(na + nb + 1, sizeof(*all));
+    if (!all) {
+        cv_store_free_strings(a, na);
+        cv_store_free_strings(b, nb);
+        return rc ? rc : CV_ERR_NOMEM;
+    }
+    for (i = 0; i < na; i++)
+        all[k++] = a[i];
+    for (i = 0; i < nb; i++)
+        all[k++] = b[i];
+    free(a);
+    free(b);
+    qsort(all, k, sizeof(*all), cmp_str);
+    *n = 0;
+    for (i = 0; i < k; i++) {
+        if (*n && !strcmp(all[*n - 1], all[i]))
+            free(all[i]);
+        else
+            all[(*n)++] = all[i];
+    }
+    *ids = all;
+    return CV_OK;
+}
+
+/* Verifies one stored record and acts on the result. */
+static int scan_one(struct scan_run *run, const struct cv_refdata *ref, const char *id,
+                    const char *record, struct cv_certificate *cert)
+{
+    struct cv_verify_options vo;
+    struct cv_verification *v = malloc(sizeof(*v));
+    struct scan_state st;
+    char *state_text = NULL, state[160];
+    json_t *doc = NULL;
+    int rc;
+
+    if (!v) {
+        snprintf(run->err, run->cap, "out of memory");
+        return CV_ERR_NOMEM;
+    }
+    if (cv_record_parse(record, &doc, cert)) {
+        free(v);
+        return CV_OK; /* unreadable (logged): nothing to compare */
+    }
+    cv_verify_options_init(&vo);
+    cv_verify(cert, ref, run->opt->as_of, &vo, v);
+    rc = cv_store_scan_state_get(run->store, id, &state_text);
+    if (rc == CV_ERR_NOT_FOUND)
+        rc = CV_OK;
+    if (rc) {
+        snprintf(run->err, run->cap, "reading scan state failed: %s (%s)", cv_strerror(rc),
+                 cv_store_errstr(run->store));
+        goto out;
+    }
+    state_parse(state_text, &st);
+    rc = compare(run, id, v, &st);
+    if (!rc)
+        rc = attend(run, id, cert, v);
+    if (rc)
+        goto out;
+    state_format(&st, state, sizeof(state));
+    if (!state_text || strcmp(state, state_text)) {
+        rc = cv_store_scan_state_put(run->store, id, state);
+        if (rc)
+            snprintf(run->err, run->cap, "writing scan state failed: %s (%s)", cv_strerror(rc),
+                     cv_store_errstr(run->store));
+    }
+out:
+    free(state_text);
+    json_decref(doc);
+    free(v);
+    return rc;
+}
+
+int cv_scan_run(struct cv_store *store, const struct cv_refdata *ref,
+                const struct cv_scan_options *opt, json_t **report, char *err, size_t cap)
+{
+    struct scan_run run = {store, opt, json_array(), json_array(), 0, 0, 0, 0, err, cap};
+    struct cv_certificate cert;
+    char **ids = NULL, **records = NULL, as_of[CV_DATE_STRLEN];
+    size_t n = 0, i, scanned = 0;
+    int rc;
+
+    *report = NULL;
+    err[0] = '\0';
+    cv_certificate_init(&cert, CV_CERT_ARENA_LIMIT);
+    if (!run.events || !run.attention) {
+        rc = CV_ERR_NOMEM;
+        snprintf(err, cap, "out of memory");
+        goto out;
+    }
+    rc = due_ids(store, opt, &ids, &n);
+    if (rc) {
+        snprintf(err, cap, "reading the due indexes failed: %s (%s)", cv_strerror(rc),
+                 cv_store_errstr(store));
+        goto out;
+    }
+    for (i = 0; i < n; i += FETCH_BATCH) {
+        size_t take = n - i < FETCH_BATCH ? n - i : FETCH_BATCH;
+        rc = cv_store_get_certificates(store, (const char *const *)ids + i, take, &records);
+        if (rc) {
+            snprintf(err, cap, "reading certificates failed: %s (%s)", cv_strerror(rc),
+                     cv_store_errstr(store));
+            goto out;
+        }
+        for (size_t j = 0; j < take && !rc; j++) {
+            if (!records[j])
+                continue; /* deleted meanwhile */
+            rc = scan_one(&run, ref, ids[i + j], records[j], &cert);
+            scanned++;
+        }
+        cv_store_free_strings(records, take);
+        records = NULL;
+        if (rc)
+            goto out;
+        if (opt->progress)
+            opt->progress(opt->progress_ctx, i + take, n);
+    }
+    run.attention = sorted(run.attention);
+    cv_date_format(opt->as_of, as_of);
+    *report = json_pack(
+        "{s:s, s:i, s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I}, s:O, s:O}", "as_of", as_of, "within",
+        opt->within, "summary", "scanned", (json_int_t)scanned, "events",
+        (json_int_t)json_array_size(run.events), "attention",
+        (json_int_t)json_array_size(run.attention), "expired", (json_int_t)run.n_expired,
+        "expiring", (json_int_t)run.n_expiring, "surveillance_overdue", (json_int_t)run.n_overdue,
+        "invalid", (json_int_t)run.n_invalid, "events", run.events, "attention", run.attention);
+    if (!*report) {
+        rc = CV_ERR_NOMEM;
+        snprintf(err, cap, "out of memory");
+    }
+out:
+    cv_store_free_strings(ids, n);
+    json_decref(run.events);
+    json_decref(run.attention);
+    cv_certificate_cleanup(&cert);
+    return rc;
+}

@@ -1,0 +1,470 @@
+/* `certvet scan` against a real redis-server: a store seeded with certificates whose expiries sit
+ * across the thresholds, scanned day by day over 41 simulated days, announces each event exactly
+ * once on the day computed by hand (expiry thresholds, expiry, surveillance overdue and lapsed,
+ * verdict changes); a second run on the same day announces nothing; a held lock
+ * makes a scan exit 2; --fail-on; the CSV report reads back. */
+#define _GNU_SOURCE /* strcasestr */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "harness.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static struct it_redis redis;
+
+/* Days counted from 2026-06-01 (day 0). The index horizon is as_of + 90 days, so D (101 days
+ * out on day 0) is first read on day 11; E never is. Thresholds: 90/60/30/7/0. */
+static const char certs_csv[] =
+    "certificate_number,type,standard,holder_name,holder_country,supplier_id,certification_body,"
+    "accreditation_body,accreditation_number,scope,issue_date,expiry_date,"
+    "original_certification_date,last_audit_type,last_audit_date,declared_status\n"
+    "SCAN-A,management_system,ISO 9001:2015,Alpha Ltd,GB,,Northwind Assurance "
+    "Ltd,UKAS,UKAS-0101,Moulding,2024-01-10,2026-06-05,,surveillance,2026-01-15,active\n"
+    "SCAN-B,management_system,ISO 9001:2015,\"Bravo, Ltd\",GB,,Northwind Assurance "
+    "Ltd,UKAS,UKAS-0101,Moulding,2024-01-10,2026-07-01,,surveillance,2026-01-15,active\n"
+    "SCAN-C,management_system,ISO 9001:2015,Charlie Ltd,GB,,Northwind Assurance "
+    "Ltd,UKAS,UKAS-0101,Moulding,2024-01-10,2026-08-10,,surveillance,2026-01-15,active\n"
+    "SCAN-D,management_system,ISO 9001:2015,Delta Ltd,GB,,Northwind Assurance "
+    "Ltd,UKAS,UKAS-0101,Moulding,2024-01-10,2026-09-10,,surveillance,2026-01-15,active\n"
+    "SCAN-E,management_system,ISO 9001:2015,Echo Ltd,GB,,Northwind Assurance "
+    "Ltd,UKAS,UKAS-0101,Moulding,2025-01-10,2027-12-31,,surveillance,2026-01-15,active\n"
+    "SCAN-F,management_system,ISO 9001:2015,Foxtrot Ltd,GB,,Northwind Assurance "
+    "Ltd,UKAS,UKAS-0101,Moulding,2024-06-05,2027-06-01,,surveillance,2025-06-10,active\n"
+    "SCAN-G,management_system,ISO 9001:2015,Golf Ltd,GB,,Northwind Assurance "
+    "Ltd,UKAS,UKAS-0101,Moulding,2024-03-25,2027-03-24,,surveillance,2025-03-22,active\n";
+
+/* The expected events, by hand from the dates above ("" when the event has no such field). */
+static const struct expected {
+    int day;
+    const char *number, *type, *detail; /* detail: threshold, or "from>to" */
+} expected[] = {
+    {0, "SCAN-A", "expiring", "7"},  /* 4 days left: the lowest threshold reached is 7 */
+    {0, "SCAN-B", "expiring", "30"}, /* 30 days left */
+    {0, "SCAN-C", "expiring", "90"}, /* 70 days left */
+    {4, "SCAN-A", "expiring", "0"},  /* 2026-06-05: expires today */
+    {5, "SCAN-A", "expired", ""},    /* the day after */
+    {5, "SCAN-A", "verdict_changed", "warning>invalid"},
+    {10, "SCAN-C", "expiring", "60"}, /* 2026-06-11: 60 days left */
+    {11, "SCAN-D", "expiring", "90"}, /* 2026-06-12: 90 days left, first read */
+    {23, "SCAN-B", "expiring", "7"},  /* 2026-06-24 */
+    {30, "SCAN-B", "expiring", "0"},  /* 2026-07-01 */
+    {31, "SCAN-B", "expired", ""},
+    {31, "SCAN-B", "verdict_changed", "warning>invalid"},
+    {40, "SCAN-C", "expiring", "30"}, /* 2026-07-11 */
+    /* Surveillance is due 12 months after the last audit; lapsed past 90 days' grace. F is due
+     * 2026-06-10 (day 9, first read then from the surveillance index, on time); G was due
+     * 2026-03-22, so it is 71 days late on day 0 and past the grace on 2026-06-21 (day 20). */
+    {0, "SCAN-G", "surveillance_overdue", ""},
+    {10, "SCAN-F", "surveillance_overdue", ""},
+    {10, "SCAN-F", "verdict_changed", "valid>warning"},
+    {20, "SCAN-G", "surveillance_lapsed", ""},
+    {20, "SCAN-G", "verdict_changed", "warning>invalid"},
+};
+#define N_EXPECTED (sizeof(expected) / sizeof(expected[0]))
+#define N_DAYS     41
+
+struct run {
+    int status; /* exit status, or 128 + signal */
+    char *out;  /* captured stdout, malloc'd */
+    char *err;  /* captured stderr, malloc'd */
+};
+
+/* Runs `certvet CMD ARGS...` with cwd = the source tree; captures both streams. */
+static void run_certvet(struct run *r, const char *cmd, const char *const *args)
+{
+    char out_path[IT_PATH_MAX], err_path[IT_PATH_MAX];
+    const char *argv[32] = {CERTVET_BINARY, cmd};
+    int n = 2;
+    for (; args[n - 2] && n < 31; n++)
+        argv[n] = args[n - 2];
+    argv[n] = NULL;
+    snprintf(out_path, sizeof(out_path), "%s/run.out", it_tmpdir());
+    snprintf(err_path, sizeof(err_path), "%s/run.err", it_tmpdir());
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        int o = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        int e = open(err_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        if (o < 0 || e < 0 || dup2(o, 1) < 0 || dup2(e, 2) < 0 || chdir(CERTVET_SOURCE_DIR))
+            _exit(127);
+        execv(CERTVET_BINARY, (char *const *)argv);
+        _exit(127);
+    }
+    int ws;
+    assert_int_equal(waitpid(pid, &ws, 0), pid);
+    r->status = WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws);
+    r->out = it_read_file(out_path, NULL);
+    r->err = it_read_file(err_path, NULL);
+}
+
+static void run_cleanup(struct run *r)
+{
+    free(r->out);
+    free(r->err);
+}
+
+/* redis-cli against the test's server; returns its exit status, output in 'out' (first line). */
+static int redis_cli(const char *args, char *out, size_t cap)
+{
+    char cmd[IT_PATH_MAX * 2];
+    snprintf(cmd, sizeof(cmd), "redis-cli -s '%s' %s", redis.socket, args);
+    FILE *p = popen(cmd, "r");
+    assert_non_null(p);
+    out[0] = '\0';
+    if (!fgets(out, (int)cap, p))
+        out[0] = '\0';
+    out[strcspn(out, "\n")] = '\0';
+    return pclose(p);
+}
+
+/* 2026-06-01 + 'day' as YYYY-MM-DD (June has 30 days; the test stays within June and July). */
+static void day_date(int day, char out[16])
+{
+    int month = day < 30 ? 6 : 7, dom = day < 30 ? day + 1 : day - 29;
+    snprintf(out, 16, "2026-%02d-%02d", month % 100, dom % 100);
+}
+
+/* Runs a scan as of 'day' with 'extra' options; returns the parsed JSON report (or NULL when
+ * the output is not JSON) and the exit status in '*status'. */
+static json_t *scan(int day, const char *const *extra, int *status, struct run *keep)
+{
+    char date[16];
+    const char *args[24] = {"--redis", redis.url, "--listing", "fixtures/sample/listing.json",
+                            "--as-of", date};
+    size_t n = 6;
+    struct run r;
+    day_date(day, date);
+    for (; extra && *extra && n < 23; extra++)
+        args[n++] = *extra;
+    args[n] = NULL;
+    run_certvet(&r, "scan", args);
+    *status = r.status;
+    json_t *doc = json_loads(r.out, 0, NULL);
+    if (keep)
+        *keep = r;
+    else
+        run_cleanup(&r);
+    return doc;
+}
+
+static void seed(void)
+{
+    char path[IT_PATH_MAX];
+    snprintf(path, sizeof(path), "%s/certs.csv", it_tmpdir());
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(certs_csv, f);
+    fclose(f);
+    const char *args[] = {"--redis", redis.url,    "--listing", "fixtures/sample/listing.json",
+                          "--as-of", "2026-06-01", path,        NULL};
+    struct run r;
+    run_certvet(&r, "import", args);
+    if (r.status != 0)
+        fail_msg("import: exit %d; stderr: %s", r.status, r.err);
+    run_cleanup(&r);
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    it_redis_start(&redis, it_tmpdir(), false);
+    seed();
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    it_redis_stop(&redis);
+    it_cleanup_all();
+    return 0;
+}
+
+static const char *field(json_t *o, const char *name)
+{
+    const char *s = json_string_value(json_object_get(o, name));
+    return s ? s : "";
+}
+
+/* Runs first: the whole simulated month. Each night's events match the table exactly; a
+ * second run the same night announces nothing. */
+static void test_events_once_day_by_day(void **state)
+{
+    (void)state;
+    size_t seen = 0, total = 0;
+    for (int day = 0; day < N_DAYS; day++) {
+        int status;
+        json_t *report = scan(day, NULL, &status, NULL);
+        if (status != 0 || !report)
+            fail_msg("day %d: exit %d", day, status);
+        json_t *events = json_object_get(report, "events"), *ev;
+        size_t i;
+        json_array_foreach(events, i, ev)
+        {
+            char detail[64];
+            if (!strcmp(field(ev, "type"), "verdict_changed"))
+                snprintf(detail, sizeof(detail), "%s>%s", field(ev, "from"), field(ev, "to"));
+            else
+                snprintf(detail, sizeof(detail), "%s", field(ev, "threshold"));
+            size_t k;
+            for (k = 0; k < N_EXPECTED; k++)
+                if (expected[k].day == day &&
+                    !strcmp(expected[k].number, field(ev, "certificate_number")) &&
+                    !strcmp(expected[k].type, field(ev, "type")) &&
+                    !strcmp(expected[k].detail, detail))
+                    break;
+            if (k == N_EXPECTED)
+                fail_msg("day %d: unexpected event %s %s %s", day, field(ev, "certificate_number"),
+                         field(ev, "type"), detail);
+            seen++;
+        }
+        total += json_array_size(events);
+        json_decref(report);
+
+        /* The same night again: nothing new, and the attention list is still there. */
+        report = scan(day, NULL, &status, NULL);
+        assert_int_equal(status, 0);
+        assert_int_equal(json_array_size(json_object_get(report, "events")), 0);
+        json_decref(report);
+    }
+    assert_int_equal(seen, N_EXPECTED); /* each expected event appeared, none twice */
+    char out[64];
+    assert_int_equal(redis_cli("XLEN 'certvet:{cv}:stream:events'", out, sizeof(out)), 0);
+    assert_int_equal(atol(out), (long)total);
+}
+
+/* Expired items stay on the attention list every night, critical first. */
+static void test_attention_and_fail_on(void **state)
+{
+    (void)state;
+    int status;
+    const char *warn[] = {"--fail-on", "warning", NULL};
+    const char *crit[] = {"--fail-on", "critical", NULL};
+    json_t *report = scan(40, warn, &status, NULL);
+    assert_int_equal(status, 1);
+    json_t *att = json_object_get(report, "attention");
+    /* Critical first (A, B expired; G lapsed), then warnings (C expiring, F overdue), each by
+     * days to expiry. */
+    static const char *const order[][2] = {{"SCAN-A", "critical"},
+                                           {"SCAN-B", "critical"},
+                                           {"SCAN-G", "critical"},
+                                           {"SCAN-C", "warning"},
+                                           {"SCAN-F", "warning"}};
+    assert_int_equal(json_array_size(att), 5);
+    for (size_t i = 0; i < 5; i++) {
+        assert_string_equal(field(json_array_get(att, i), "certificate_number"), order[i][0]);
+        assert_string_equal(field(json_array_get(att, i), "severity"), order[i][1]);
+    }
+    json_decref(report);
+    report = scan(40, crit, &status, NULL);
+    assert_int_equal(status, 1);
+    json_decref(report);
+
+    /* Day 3: only warnings (A and B expiring within 30 days): critical passes, warning fails. */
+    const char *crit_early[] = {"--fail-on", "critical", NULL};
+    report = scan(3, crit_early, &status, NULL);
+    assert_int_equal(status, 0);
+    json_decref(report);
+    report = scan(3, warn, &status, NULL);
+    assert_int_equal(status, 1);
+    json_decref(report);
+}
+
+static void test_csv_report(void **state)
+{
+    (void)state;
+    char path[IT_PATH_MAX];
+    int status;
+    snprintf(path, sizeof(path), "%s/report.csv", it_tmpdir());
+    const char *extra[] = {"--format", "csv", "--output", path, NULL};
+    json_t *none = scan(40, extra, &status, NULL);
+    assert_int_equal(status, 0);
+    assert_null(none); /* nothing on stdout */
+    char *text = it_read_file(path, NULL);
+    assert_non_null(text);
+    /* Header, then A, B (holder quoted: it has a comma), G, C, F. */
+    char *save = NULL, *line = strtok_r(text, "\r\n", &save);
+    assert_non_null(line);
+    assert_string_equal(line, "certificate_id,certificate_number,holder,severity,reason,verdict,"
+                              "effective_expiry,days_to_expiry,findings");
+    const char *rows[][2] = {
+        {",SCAN-A,Alpha Ltd,critical,expired,invalid,2026-06-05,-36,", NULL},
+        {",SCAN-B,\"Bravo, Ltd\",critical,expired,invalid,2026-07-01,-10,", NULL},
+        {",SCAN-G,Golf Ltd,critical,surveillance_lapsed,invalid,2027-03-24,256,", NULL},
+        {",SCAN-C,Charlie Ltd,warning,expiring,warning,2026-08-10,30,", NULL},
+        {",SCAN-F,Foxtrot Ltd,warning,surveillance_overdue,warning,2027-06-01,325,", NULL}};
+    for (size_t i = 0; i < 5; i++) {
+        line = strtok_r(NULL, "\r\n", &save);
+        assert_non_null(line);
+        if (!strstr(line, rows[i][0]))
+            fail_msg("row %zu: %s", i, line);
+    }
+    assert_null(strtok_r(NULL, "\r\n", &save));
+    free(text);
+}
+
+/* Another holder has the lock: the scan refuses (exit 2) and leaves it alone. */
+static void test_lock_held(void **state)
+{
+    (void)state;
+    char out[64];
+    struct run r;
+    int status;
+    assert_int_equal(
+        redis_cli("SET 'certvet:{cv}:lock:scan' other-host PX 60000", out, sizeof(out)), 0);
+    json_t *doc = scan(40, NULL, &status, &r);
+    assert_int_equal(status, 2);
+    assert_null(doc);
+    if (!strstr(r.err, "another scan is running"))
+        fail_msg("stderr: %s", r.err);
+    run_cleanup(&r);
+    assert_int_equal(redis_cli("GET 'certvet:{cv}:lock:scan'", out, sizeof(out)), 0);
+    assert_string_equal(out, "other-host");
+    assert_int_equal(redis_cli("DEL 'certvet:{cv}:lock:scan'", out, sizeof(out)), 0);
+    /* Released: a scan runs again, and leaves no lock behind. */
+    doc = scan(40, NULL, &status, NULL);
+    assert_int_equal(status, 0);
+    json_decref(doc);
+    assert_int_equal(redis_cli("EXISTS 'certvet:{cv}:lock:scan'", out, sizeof(out)), 0);
+    assert_string_equal(out, "0");
+}
+
+/* Wrong options are usage errors (exit 2) that name the option; nothing is scanned. */
+static void test_usage_errors(void **state)
+{
+    (void)state;
+    static const char *const cases[][3] = {{"--fail-on", "sometimes", "--fail-on"},
+                                           {"--format", "xml", "--format"},
+                                           {"--thresholds", "90,x", "--thresholds"},
+                                           {"--within", "-1", "--within"}};
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        const char *extra[] = {cases[i][0], cases[i][1], NULL};
+        struct run r;
+        int status;
+        json_t *doc = scan(40, extra, &status, &r);
+        assert_int_equal(status, 2);
+        assert_null(doc);
+        if (!strstr(r.err, cases[i][2]))
+            fail_msg("%s %s: stderr: %s", cases[i][0], cases[i][1], r.err);
+        run_cleanup(&r);
+    }
+}
+
+/* A one-shot webhook receiver in a child: accepts one request on 127.0.0.1, saves it to 'path'
+ * and answers 200. Returns the child's pid; '*port' is where it listens. */
+static pid_t receiver_start(const char *path, unsigned *port)
+{
+    struct sockaddr_in a = {0};
+    socklen_t alen = sizeof(a);
+    int ls = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(ls >= 0);
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(bind(ls, (struct sockaddr *)&a, sizeof(a)), 0);
+    assert_int_equal(listen(ls, 4), 0);
+    assert_int_equal(getsockname(ls, (struct sockaddr *)&a, &alen), 0);
+    *port = ntohs(a.sin_port);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        static char buf[65536];
+        size_t len = 0;
+        int c = accept(ls, NULL, NULL);
+        if (c < 0)
+            _exit(1);
+        for (;;) { /* the headers, then Content-Length bytes of body */
+            ssize_t k = read(c, buf + len, sizeof(buf) - 1 - len);
+            if (k <= 0)
+                break;
+            len += (size_t)k;
+            buf[len] = '\0';
+            char *end = strstr(buf, "\r\n\r\n"), *cl = strcasestr(buf, "content-length:");
+            if (end && cl && len >= (size_t)(end + 4 - buf) + (size_t)atol(cl + 15))
+                break;
+        }
+        FILE *f = fopen(path, "w");
+        if (f) {
+            fwrite(buf, 1, len, f);
+            fclose(f);
+        }
+        static const char ok[] =
+            "HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+        if (write(c, ok, sizeof(ok) - 1) < 0)
+            _exit(1);
+        close(c);
+        _exit(0);
+    }
+    close(ls);
+    return pid;
+}
+
+/* --notify POSTs the night's events, signed, to the webhook. Day 41 (2026-07-12): D has 60 days
+ * left. */
+static void test_notify_webhook(void **state)
+{
+    (void)state;
+    char path[IT_PATH_MAX], url[64];
+    unsigned port;
+    int status, ws;
+    snprintf(path, sizeof(path), "%s/webhook.txt", it_tmpdir());
+    pid_t pid = receiver_start(path, &port);
+    snprintf(url, sizeof(url), "http://127.0.0.1:%u/hook", port);
+    setenv("CERTVET_WEBHOOK_URL", url, 1);
+    setenv("CERTVET_WEBHOOK_SECRET", "test-secret", 1);
+    const char *extra[] = {"--notify", NULL};
+    struct run r;
+    json_t *report = scan(41, extra, &status, &r);
+    unsetenv("CERTVET_WEBHOOK_URL");
+    unsetenv("CERTVET_WEBHOOK_SECRET");
+    if (status != 0)
+        fail_msg("exit %d; stderr: %s", status, r.err);
+    run_cleanup(&r);
+    assert_int_equal(waitpid(pid, &ws, 0), pid);
+    assert_true(WIFEXITED(ws) && WEXITSTATUS(ws) == 0);
+    char *req = it_read_file(path, NULL);
+    assert_non_null(req);
+    assert_non_null(strstr(req, "POST /hook"));
+    assert_non_null(strcasestr(req, "X-Certvet-Signature: sha256="));
+    char *body = strstr(req, "\r\n\r\n");
+    assert_non_null(body);
+    json_t *doc = json_loads(body + 4, 0, NULL);
+    assert_non_null(doc);
+    assert_non_null(strstr(json_string_value(json_object_get(doc, "text")), "2026-07-12"));
+    json_t *ev;
+    size_t i;
+    bool found = false;
+    json_array_foreach(json_object_get(doc, "events"), i, ev) found |=
+        !strcmp(field(ev, "certificate_number"), "SCAN-D") && !strcmp(field(ev, "threshold"), "60");
+    assert_true(found);
+    assert_int_equal(json_array_size(json_object_get(doc, "events")),
+                     json_array_size(json_object_get(report, "events")));
+    json_decref(doc);
+    json_decref(report);
+    free(req);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_events_once_day_by_day),
+        cmocka_unit_test(test_attention_and_fail_on),
+        cmocka_unit_test(test_csv_report),
+        cmocka_unit_test(test_lock_held),
+        cmocka_unit_test(test_usage_errors),
+        cmocka_unit_test(test_notify_webhook),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
