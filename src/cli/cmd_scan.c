@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "certvet/error.h"
+#include "certvet/buf.h"
 #include "certvet/notify.h"
 #include "certvet/refdata.h"
 #include "certvet/scan.h"
@@ -45,7 +46,9 @@ static const struct cv_cli_option options[] = {
     {"thresholds", 1, OPT_THRESHOLDS, "LIST",
      "days before expiry to announce (default 90,60,30,7,0)"},
     {"notify", 0, OPT_NOTIFY, NULL,
-     "POST this run's events to $CERTVET_WEBHOOK_URL, signed with $CERTVET_WEBHOOK_SECRET"},
+     "announce this run's events: POST to $CERTVET_WEBHOOK_URL (signed with "
+     "$CERTVET_WEBHOOK_SECRET) and/or e-mail through $CERTVET_SMTP_URL from $CERTVET_SMTP_FROM to "
+     "$CERTVET_SMTP_TO (comma-separated)"},
     {"redis", 1, OPT_REDIS, "URL",
      "Redis to scan (default: $CERTVET_REDIS_URL, the config's, or the embedded server's socket)"},
     {"config", 1, OPT_CONFIG, "FILE", "service configuration file (JSON)"},
@@ -162,6 +165,79 @@ static int send_webhook(struct cv_store *store, json_t *report, const char *toke
     return rc;
 }
 
+#define MAX_RECIPIENTS 16
+
+/* E-mails a plain-text summary of this run (when there are events) through the SMTP server named
+ * by the environment: one line per event, then the attention list. */
+static int send_email(json_t *report)
+{
+    json_t *events = json_object_get(report, "events"), *attention;
+    size_t n = json_array_size(events), i;
+    json_t *e;
+    char subject[200], err[512], to_buf[1024];
+    const char *to[MAX_RECIPIENTS];
+    size_t n_to = 0;
+    int rc;
+
+    if (n == 0)
+        return CV_OK;
+    attention = json_object_get(report, "attention");
+    snprintf(subject, sizeof(subject), "certvet scan %s: %zu new event%s, %zu need attention",
+             json_string_value(json_object_get(report, "as_of")), n, n == 1 ? "" : "s",
+             json_array_size(attention));
+    snprintf(to_buf, sizeof(to_buf), "%s", getenv("CERTVET_SMTP_TO"));
+    for (char *p = strtok(to_buf, ","); p && n_to < MAX_RECIPIENTS; p = strtok(NULL, ",")) {
+        while (*p == ' ')
+            p++;
+        if (*p)
+            to[n_to++] = p;
+    }
+    struct cv_buf body;
+    cv_buf_init(&body, 4 * 1024 * 1024);
+    char line[512];
+    int len = snprintf(line, sizeof(line), "%s\n\nNew events:\n", subject);
+    cv_buf_append(&body, line, (size_t)len);
+    json_array_foreach(events, i, e)
+    {
+        const char *type = json_string_value(json_object_get(e, "type"));
+        const char *number = json_string_value(json_object_get(e, "certificate_number"));
+        const char *days = json_string_value(json_object_get(e, "days_to_expiry"));
+        const char *from = json_string_value(json_object_get(e, "from"));
+        const char *tov = json_string_value(json_object_get(e, "to"));
+        if (from && tov)
+            len = snprintf(line, sizeof(line), "- %s: %s, verdict %s -> %s\n", type, number, from,
+                           tov);
+        else if (days)
+            len =
+                snprintf(line, sizeof(line), "- %s: %s (%s days to expiry)\n", type, number, days);
+        else
+            len = snprintf(line, sizeof(line), "- %s: %s\n", type, number);
+        cv_buf_append(&body, line, len > 0 && (size_t)len < sizeof(line) ? (size_t)len : 0);
+    }
+    len = snprintf(line, sizeof(line), "\nNeeding attention (%zu):\n", json_array_size(attention));
+    cv_buf_append(&body, line, (size_t)len);
+    json_array_foreach(attention, i, e)
+    {
+        len = snprintf(line, sizeof(line), "- [%s] %s (%s): %s\n",
+                       json_string_value(json_object_get(e, "severity")),
+                       json_string_value(json_object_get(e, "certificate_number")),
+                       json_string_value(json_object_get(e, "holder")),
+                       json_string_value(json_object_get(e, "reason")));
+        cv_buf_append(&body, line, len > 0 && (size_t)len < sizeof(line) ? (size_t)len : 0);
+    }
+    cv_buf_append(&body, "", 1); /* NUL */
+    struct cv_smtp_config sc = {
+        getenv("CERTVET_SMTP_URL"),  getenv("CERTVET_SMTP_FROM"),     to, n_to,
+        getenv("CERTVET_SMTP_USER"), getenv("CERTVET_SMTP_PASSWORD"), 0};
+    rc = body.data && !body.overflow ? cv_smtp_send(&sc, subject, body.data, err, sizeof(err))
+                                     : CV_ERR_NOMEM;
+    if (rc)
+        fprintf(stderr, "certvet scan: e-mailing failed: %s\n",
+                rc == CV_ERR_NOMEM ? "out of memory" : err);
+    cv_buf_cleanup(&body);
+    return rc;
+}
+
 int cv_cmd_scan(int argc, char **argv)
 {
     struct cv_cli_parser parser;
@@ -258,9 +334,21 @@ int cv_cmd_scan(int argc, char **argv)
         usage(stderr);
         goto out;
     }
-    if (notify && (!getenv("CERTVET_WEBHOOK_URL") || !getenv("CERTVET_WEBHOOK_SECRET"))) {
-        fprintf(stderr, "certvet scan: --notify needs CERTVET_WEBHOOK_URL and "
-                        "CERTVET_WEBHOOK_SECRET\n");
+    bool webhook = getenv("CERTVET_WEBHOOK_URL") != NULL;
+    bool email = getenv("CERTVET_SMTP_URL") != NULL;
+    if (notify && webhook && !getenv("CERTVET_WEBHOOK_SECRET")) {
+        fprintf(stderr, "certvet scan: CERTVET_WEBHOOK_URL needs CERTVET_WEBHOOK_SECRET\n");
+        goto out;
+    }
+    if (notify && email && (!getenv("CERTVET_SMTP_FROM") || !getenv("CERTVET_SMTP_TO"))) {
+        fprintf(stderr, "certvet scan: CERTVET_SMTP_URL needs CERTVET_SMTP_FROM and "
+                        "CERTVET_SMTP_TO\n");
+        goto out;
+    }
+    if (notify && !webhook && !email) {
+        fprintf(stderr, "certvet scan: --notify needs CERTVET_WEBHOOK_URL (and "
+                        "CERTVET_WEBHOOK_SECRET) and/or CERTVET_SMTP_URL (with CERTVET_SMTP_FROM "
+                        "and CERTVET_SMTP_TO)\n");
         goto out;
     }
     if (cv_service_config_load(&cfg, config, err, sizeof(err))) {
@@ -322,7 +410,9 @@ int cv_cmd_scan(int argc, char **argv)
         fprintf(stderr, "certvet scan: writing the report failed\n");
         goto out;
     }
-    if (notify && send_webhook(store, report, token))
+    if (notify && webhook && send_webhook(store, report, token))
+        goto out;
+    if (notify && email && send_email(report))
         goto out;
     status = fail_on && found_at(report, fail_on) ? CV_EXIT_FINDINGS : CV_EXIT_OK;
 out:

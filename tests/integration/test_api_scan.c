@@ -13,6 +13,8 @@
 
 #include "harness.h"
 
+#include "certvet/date.h"
+
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -20,6 +22,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -133,8 +137,7 @@ static int redis_cli(const char *args, char *out, size_t cap)
 /* 2026-06-01 + 'day' as YYYY-MM-DD (June has 30 days; the test stays within June and July). */
 static void day_date(int day, char out[16])
 {
-    int month = day < 30 ? 6 : 7, dom = day < 30 ? day + 1 : day - 29;
-    snprintf(out, 16, "2026-%02d-%02d", month % 100, dom % 100);
+    cv_date_format(cv_date_from_ymd(2026, 6, 1) + day, out);
 }
 
 /* Runs a scan as of 'day' with 'extra' options; returns the parsed JSON report (or NULL when
@@ -456,6 +459,54 @@ static void test_notify_webhook(void **state)
     free(req);
 }
 
+/* --notify with CERTVET_SMTP_URL e-mails the night's summary to the loopback SMTP sink. Day 71
+ * (2026-08-11): D, announced at 60 days on day 41, now has 30 days left. */
+static void test_notify_email(void **state)
+{
+    (void)state;
+    char dir[IT_PATH_MAX], port_file[IT_PATH_MAX + 16], url[64], msg_path[IT_PATH_MAX + 16];
+    int status;
+    snprintf(dir, sizeof(dir), "%s/mail", it_tmpdir());
+    assert_int_equal(mkdir(dir, 0700), 0);
+    snprintf(port_file, sizeof(port_file), "%s/port", dir);
+    pid_t sink = fork();
+    assert_true(sink >= 0);
+    if (sink == 0) {
+        execl(CERTVET_SMTP_SINK, CERTVET_SMTP_SINK, port_file, dir, (char *)NULL);
+        _exit(127);
+    }
+    char *port = NULL;
+    for (int i = 0; i < 500 && access(port_file, R_OK) != 0; i++) /* published by rename */
+        it_sleep_ms(10);
+    port = it_read_file(port_file, NULL);
+    assert_true(atoi(port) > 0);
+    snprintf(url, sizeof(url), "smtp://127.0.0.1:%d", atoi(port));
+    free(port);
+    setenv("CERTVET_SMTP_URL", url, 1);
+    setenv("CERTVET_SMTP_FROM", "certvet@example.com", 1);
+    setenv("CERTVET_SMTP_TO", "buyer@example.com, quality@example.com", 1);
+    const char *extra[] = {"--notify", NULL};
+    struct run r;
+    json_t *report = scan(71, extra, &status, &r);
+    unsetenv("CERTVET_SMTP_URL");
+    unsetenv("CERTVET_SMTP_FROM");
+    unsetenv("CERTVET_SMTP_TO");
+    if (status != 0)
+        fail_msg("exit %d; stderr: %s", status, r.err);
+    run_cleanup(&r);
+    kill(sink, SIGTERM);
+    waitpid(sink, NULL, 0);
+    snprintf(msg_path, sizeof(msg_path), "%s/msg-1.eml", dir);
+    char *msg = it_read_file(msg_path, NULL);
+    assert_non_null(msg);
+    assert_non_null(strstr(msg, "Subject: certvet scan 2026-08-11: "));
+    assert_non_null(strstr(msg, "To: <buyer@example.com>"));
+    assert_non_null(strstr(msg, "- expiring: SCAN-D (30 days to expiry)"));
+    assert_true(json_array_size(json_object_get(report, "events")) > 0);
+    free(msg);
+    json_decref(report);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -465,6 +516,7 @@ int main(void)
         cmocka_unit_test(test_lock_held),
         cmocka_unit_test(test_usage_errors),
         cmocka_unit_test(test_notify_webhook),
+        cmocka_unit_test(test_notify_email),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
