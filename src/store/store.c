@@ -323,14 +323,17 @@ static int queue_put_one(struct cv_store *s, const struct cv_stored_cert *c, con
         if (rc)
             return rc;
     }
+    /* The link is always written (or removed) in the same transaction as the record, even when
+     * the read before MULTI says it is unchanged: another writer may have changed it since, and
+     * the record and its link must come from the same (last) writer. SADD is a no-op when
+     * present, and it re-links after the supplier was deleted. */
     if (sup) {
-        /* Always SADD: a no-op when present, and it re-links after the supplier was deleted. */
         const char *sadd[] = {"SADD", key(s, k1, K_SUPPLIER_CERTS, sup), c->id};
         const char *hset[] = {"HSET", key(s, rec, K_CERT_SUPPLIER, NULL), c->id, sup};
         rc = append(s, queued, 3, sadd);
-        if (!rc && moved)
+        if (!rc)
             rc = append(s, queued, 4, hset);
-    } else if (old) {
+    } else {
         const char *hdel[] = {"HDEL", key(s, rec, K_CERT_SUPPLIER, NULL), c->id};
         rc = append(s, queued, 3, hdel);
     }
