@@ -251,16 +251,8 @@ int cv_cmd_import(int argc, char **argv)
         fprintf(stderr, "certvet import: %s\n", err);
         goto out;
     }
-    if (!redis)
-        redis = cfg.redis_url;
-    if (!redis) {
-        /* The embedded server's socket; the URL needs an absolute path. */
-        char *abs = realpath(data_dir ? data_dir : cfg.data_dir, NULL);
-        snprintf(url, sizeof(url), "unix://%s/redis.sock",
-                 abs ? abs : (data_dir ? data_dir : cfg.data_dir));
-        free(abs);
-        redis = url;
-    }
+    redis = cv_cli_redis_url(redis, cfg.redis_url, data_dir ? data_dir : cfg.data_dir, url,
+                             sizeof(url));
     for (size_t i = 0; i < cfg.n_listings && n_listings < MAX_LISTINGS; i++)
         listings[n_listings++] = cfg.listings[i];
     if (cv_reference_load(&refs, cv_cli_config_dir(config_dir ? config_dir : cfg.config_dir),

@@ -144,15 +144,8 @@ int cv_cmd_refresh(int argc, char **argv)
         fprintf(stderr, "certvet refresh: %s\n", err);
         goto out;
     }
-    if (!redis)
-        redis = cfg.redis_url;
-    if (!redis) {
-        char *abs = realpath(data_dir ? data_dir : cfg.data_dir, NULL);
-        snprintf(url, sizeof(url), "unix://%s/redis.sock",
-                 abs ? abs : (data_dir ? data_dir : cfg.data_dir));
-        free(abs);
-        redis = url;
-    }
+    redis = cv_cli_redis_url(redis, cfg.redis_url, data_dir ? data_dir : cfg.data_dir, url,
+                             sizeof(url));
     struct cv_store_config sc = {redis, cfg.redis_prefix, cfg.redis_timeout_ms};
     if (cv_store_open(&sc, &store, err, sizeof(err))) {
         fprintf(stderr,

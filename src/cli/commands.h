@@ -2,6 +2,8 @@
 #ifndef CERTVET_CLI_COMMANDS_H
 #define CERTVET_CLI_COMMANDS_H
 
+#include <stddef.h>
+
 #define CV_EXIT_OK       0 /* ran; nothing invalid */
 #define CV_EXIT_FINDINGS 1 /* ran; something is invalid */
 #define CV_EXIT_USAGE    2 /* usage error, or a record was refused */
@@ -16,5 +18,10 @@ int cv_cmd_scan(int argc, char **argv);
 
 /* The configuration directory: --config-dir, else $CERTVET_CONFIG_DIR, else the build's. */
 const char *cv_cli_config_dir(const char *option);
+
+/* The Redis URL a command uses: --redis, else the config's redis.url, else the embedded server's
+ * socket under the data directory (made absolute, as unix:// URLs need). May return 'buf'. */
+const char *cv_cli_redis_url(const char *flag, const char *config_url, const char *data_dir,
+                             char *buf, size_t cap);
 
 #endif

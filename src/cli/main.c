@@ -1,4 +1,5 @@
 /* certvet: one binary, one subcommand per file; this file dispatches from the command table. */
+#define _XOPEN_SOURCE 700 /* realpath */
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,6 +41,19 @@ const char *cv_cli_config_dir(const char *option)
         return option;
     const char *env = getenv("CERTVET_CONFIG_DIR");
     return env && *env ? env : CERTVET_DEFAULT_CONFIG_DIR;
+}
+
+const char *cv_cli_redis_url(const char *flag, const char *config_url, const char *data_dir,
+                             char *buf, size_t cap)
+{
+    if (flag)
+        return flag;
+    if (config_url)
+        return config_url;
+    char *abs = realpath(data_dir, NULL);
+    snprintf(buf, cap, "unix://%s/redis.sock", abs ? abs : data_dir);
+    free(abs);
+    return buf;
 }
 
 int main(int argc, char **argv)
