@@ -1,6 +1,5 @@
 /* certvet import: streams certificate files into the store in atomic batches (MULTI/EXEC). A
  * record is acknowledged (counted as imported) only once its batch has been written. */
-#define _XOPEN_SOURCE 700 /* realpath */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>

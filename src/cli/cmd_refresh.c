@@ -1,7 +1,6 @@
 /* certvet refresh: fetches every listing source of sources.json, keeps the last good copies in
  * Redis, and reports per source (ok / not modified / failed, using the copy from T) and the new
  * reference-data version. */
-#define _XOPEN_SOURCE 700 /* realpath */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -1,6 +1,5 @@
 /* certvet scan: the nightly job (SPEC 10). Takes the Redis scan lock, runs the scan engine and
  * writes its report as JSON or CSV. docs/SCAN.md describes a run, its state and exit codes. */
-#define _XOPEN_SOURCE 700 /* realpath */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
