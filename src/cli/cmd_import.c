@@ -246,19 +246,9 @@ int cv_cmd_import(int argc, char **argv)
         usage(stderr);
         goto out;
     }
-    if (cv_service_config_load(&cfg, config, err, sizeof(err))) {
-        fprintf(stderr, "certvet import: %s\n", err);
+    if (cv_cli_store_setup("import", config, config_dir, data_dir, listings, n_listings, &cfg,
+                           &refs, &redis, url, sizeof(url)))
         goto out;
-    }
-    redis = cv_cli_redis_url(redis, cfg.redis_url, data_dir ? data_dir : cfg.data_dir, url,
-                             sizeof(url));
-    for (size_t i = 0; i < cfg.n_listings && n_listings < MAX_LISTINGS; i++)
-        listings[n_listings++] = cfg.listings[i];
-    if (cv_reference_load(&refs, cv_cli_config_dir(config_dir ? config_dir : cfg.config_dir),
-                          listings, (size_t)n_listings, err, sizeof(err))) {
-        fprintf(stderr, "certvet import: %s\n", err);
-        goto out;
-    }
     struct cv_store_config sc = {redis, cfg.redis_prefix, cfg.redis_timeout_ms};
     if (cv_store_open(&sc, &store, err, sizeof(err))) {
         fprintf(stderr,

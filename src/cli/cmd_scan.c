@@ -350,19 +350,9 @@ int cv_cmd_scan(int argc, char **argv)
                         "and CERTVET_SMTP_TO)\n");
         goto out;
     }
-    if (cv_service_config_load(&cfg, config, err, sizeof(err))) {
-        fprintf(stderr, "certvet scan: %s\n", err);
+    if (cv_cli_store_setup("scan", config, config_dir, data_dir, listings, n_listings, &cfg, &refs,
+                           &redis, url, sizeof(url)))
         goto out;
-    }
-    redis = cv_cli_redis_url(redis, cfg.redis_url, data_dir ? data_dir : cfg.data_dir, url,
-                             sizeof(url));
-    for (size_t i = 0; i < cfg.n_listings && n_listings < MAX_LISTINGS; i++)
-        listings[n_listings++] = cfg.listings[i];
-    if (cv_reference_load(&refs, cv_cli_config_dir(config_dir ? config_dir : cfg.config_dir),
-                          listings, (size_t)n_listings, err, sizeof(err))) {
-        fprintf(stderr, "certvet scan: %s\n", err);
-        goto out;
-    }
     struct cv_store_config sc = {redis, cfg.redis_prefix, cfg.redis_timeout_ms};
     if (cv_store_open(&sc, &store, err, sizeof(err))) {
         fprintf(stderr, "certvet scan: cannot reach Redis at %s: %s\n", redis, err);

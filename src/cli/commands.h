@@ -24,4 +24,17 @@ const char *cv_cli_config_dir(const char *option);
 const char *cv_cli_redis_url(const char *flag, const char *config_url, const char *data_dir,
                              char *buf, size_t cap);
 
+struct cv_service_config;
+struct cv_reference;
+
+/* For commands that work on the store: loads the service configuration 'config' (NULL: defaults
+ * and environment) into 'cfg', resolves the Redis URL ('*redis', which may point into 'url'), and
+ * loads the reference data with the configuration's listings first, then the flags' 'listings'
+ * (so a flag's listing replaces a configured body of the same id). Prints "certvet CMD: ..." and
+ * returns nonzero on error. */
+int cv_cli_store_setup(const char *cmd, const char *config, const char *config_dir,
+                       const char *data_dir, const char *const *listings, int n_listings,
+                       struct cv_service_config *cfg, struct cv_reference *refs, const char **redis,
+                       char *url, size_t url_cap);
+
 #endif

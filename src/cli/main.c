@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "certvet/refdata.h"
+#include "certvet/service.h"
 #include "commands.h"
 
 struct command {
@@ -54,6 +56,36 @@ const char *cv_cli_redis_url(const char *flag, const char *config_url, const cha
     snprintf(buf, cap, "unix://%s/redis.sock", abs ? abs : data_dir);
     free(abs);
     return buf;
+}
+
+int cv_cli_store_setup(const char *cmd, const char *config, const char *config_dir,
+                       const char *data_dir, const char *const *listings, int n_listings,
+                       struct cv_service_config *cfg, struct cv_reference *refs, const char **redis,
+                       char *url, size_t url_cap)
+{
+    char err[512];
+    if (cv_service_config_load(cfg, config, err, sizeof(err))) {
+        fprintf(stderr, "certvet %s: %s\n", cmd, err);
+        return 1;
+    }
+    *redis =
+        cv_cli_redis_url(*redis, cfg->redis_url, data_dir ? data_dir : cfg->data_dir, url, url_cap);
+    size_t n = cfg->n_listings + (size_t)n_listings;
+    const char **all = malloc((n ? n : 1) * sizeof(*all));
+    if (!all) {
+        fprintf(stderr, "certvet %s: out of memory\n", cmd);
+        return 1;
+    }
+    for (size_t i = 0; i < cfg->n_listings; i++)
+        all[i] = cfg->listings[i];
+    for (int i = 0; i < n_listings; i++)
+        all[cfg->n_listings + (size_t)i] = listings[i];
+    int rc = cv_reference_load(refs, cv_cli_config_dir(config_dir ? config_dir : cfg->config_dir),
+                               all, n, err, sizeof(err));
+    free(all);
+    if (rc)
+        fprintf(stderr, "certvet %s: %s\n", cmd, err);
+    return rc;
 }
 
 int main(int argc, char **argv)
