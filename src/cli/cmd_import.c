@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "certvet/error.h"
@@ -15,7 +16,8 @@
 #include "commands.h"
 #include "options.h"
 
-#define MAX_LISTINGS 64
+#define MAX_LISTINGS        64
+#define SUPPLIERS_MAX_BYTES (64 * 1024 * 1024) /* a suppliers file past this is refused */
 
 enum opt_id {
     OPT_REDIS = 1000,
@@ -117,6 +119,11 @@ static void on_error(void *ctx, const struct cv_record_error *e)
 static int import_suppliers(struct cv_store *store, const char *path)
 {
     json_error_t jerr;
+    struct stat st;
+    if (stat(path, &st) == 0 && st.st_size > SUPPLIERS_MAX_BYTES) {
+        fprintf(stderr, "certvet import: %s: larger than %d bytes\n", path, SUPPLIERS_MAX_BYTES);
+        return CV_ERR_TOO_LARGE;
+    }
     json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
     json_t *list = json_is_array(root) ? root : json_object_get(root, "suppliers");
     json_t **docs = NULL;

@@ -131,6 +131,37 @@ static void test_refused_records_are_named(void **state)
     run_cleanup(&r);
 }
 
+/* A malformed suppliers file is refused naming the entry and field, and nothing of it is stored
+ * (every entry is validated before any is written). */
+static void test_bad_suppliers_refused(void **state)
+{
+    (void)state;
+    char path[IT_PATH_MAX + 32];
+    snprintf(path, sizeof(path), "%s/bad-suppliers.json", it_tmpdir());
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs("{\"suppliers\": [{\"id\": \"SUP-OK\", \"name\": \"Fine Ltd\"}, {\"id\": \"SUP-BAD\", "
+          "\"aliases\": \"not a list\", \"name\": \"Bad Ltd\"}]}",
+          f);
+    fclose(f);
+    struct run r;
+    const char *args[] = {"--redis", redis.url, "--suppliers", path, NULL};
+    run_import(&r, args);
+    assert_int_equal(r.status, 2);
+    if (!strstr(r.err, "suppliers[1].aliases"))
+        fail_msg("stderr does not name the entry and field: %s", r.err);
+    run_cleanup(&r);
+
+    struct it_service svc;
+    struct it_service_options o = {.redis_url = redis.url};
+    it_service_start(&svc, &o);
+    struct it_response resp;
+    it_get(&svc, "/v1/suppliers/SUP-OK", IT_KEY_READ, &resp);
+    it_expect_status_(&resp, 404, "the valid entry of a refused file", __FILE__, __LINE__);
+    it_response_cleanup(&resp);
+    assert_int_equal(it_service_stop(&svc, false), 0);
+}
+
 static void test_unreachable_redis(void **state)
 {
     (void)state;
@@ -155,6 +186,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_import_then_serve),
         cmocka_unit_test(test_refused_records_are_named),
+        cmocka_unit_test(test_bad_suppliers_refused),
         cmocka_unit_test(test_unreachable_redis),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
