@@ -2,6 +2,7 @@
 #ifndef CERTVET_CERTIFICATE_H
 #define CERTVET_CERTIFICATE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "certvet/arena.h"
@@ -116,6 +117,16 @@ int cv_certificate_add_site(struct cv_certificate *c, const char *name, const ch
 
 /* Appends a sector code (copied). */
 int cv_certificate_add_sector(struct cv_certificate *c, const char *sector, size_t len);
+
+/* The keys under which the store indexes certificates by certification body, so that the nightly
+ * scan can re-verify the certificates of a CB whose accreditation changed: "n_" + 16 hex digits
+ * of SHA-256 over the normalized name (name normalizer), or "i_" + 16 hex digits over the id.
+ * A listed CB is found through the keys of its name, each alias and its id. Each returns false
+ * (and an empty 'out') when there is nothing to key: a NULL or empty id, a name whose
+ * normalized key is empty. */
+#define CV_CB_KEY_LEN 19
+bool cv_cb_name_key(const char *name, char out[CV_CB_KEY_LEN]);
+bool cv_cb_id_key(const char *id, char out[CV_CB_KEY_LEN]);
 
 /* The certificate's stable id (SPEC 3.1): derived from the normalized certification body name
  * (name normalizer), the certificate number (upper case, blanks and punctuation dropped) and the

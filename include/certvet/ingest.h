@@ -22,6 +22,7 @@ struct cv_ingest {
     struct cv_stored_cert *pending;  /* owned */
     char **pending_json;             /* owned strings behind pending[i].json */
     char **pending_strings;          /* owned copies of ids and supplier ids */
+    char (*pending_cb_keys)[2][CV_CB_KEY_LEN]; /* owned: behind pending[i].cb_keys */
     size_t n_pending;
     size_t written; /* records written so far */
 };

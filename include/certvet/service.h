@@ -75,6 +75,12 @@ int cv_service_config_set_listen(struct cv_service_config *c, const char *hostpo
 /* Appends a copy of 'path' to the listings. CV_OK, CV_ERR_NOMEM or CV_ERR_TOO_LARGE. */
 int cv_service_config_add_listing(struct cv_service_config *c, const char *path);
 
+/* The Redis store ('ctx', a struct cv_store) as the listing sources' keeper of last good copies
+ * (struct cv_source_keeper's get and put, include/certvet/sources.h). */
+struct cv_source_copy;
+int cv_service_keeper_get(void *ctx, const char *name, struct cv_source_copy *out);
+int cv_service_keeper_put(void *ctx, const char *name, const struct cv_source_copy *c);
+
 /* Runs the service until SIGTERM or SIGINT, then drains in-flight requests and returns 0; returns
  * 2 when it cannot start (the reason is logged). */
 int cv_service_run(const struct cv_service_config *c);

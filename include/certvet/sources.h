@@ -96,6 +96,10 @@ struct cv_refresh_env {
     long long now;
     const char *const *listings; /* extra listing files merged before the sources, may be NULL */
     size_t n_listings;
+    /* Fetch nothing: every source uses its last good copy from the keeper (status STALE), or
+     * contributes nothing (FAILED) when none is kept. The nightly scan builds its reference this
+     * way, so it sees exactly what the last refresh kept. */
+    bool kept_only;
 };
 
 /* Fetches every source (file: read with CV_SOURCE_MAX_BYTES as limit; url: conditional GET with

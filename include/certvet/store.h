@@ -55,6 +55,10 @@ struct cv_stored_cert {
     const char *supplier_id;  /* or NULL */
     cv_date effective_expiry; /* index score, or CV_DATE_NONE (not indexed) */
     cv_date surveillance_due; /* index score, or CV_DATE_NONE */
+    /* The certification-body index keys (cv_cb_name_key, cv_cb_id_key); each NULL or "" for
+     * none. The certificate id is derived from the normalized CB name, so an id keeps its name
+     * key for life. */
+    const char *cb_keys[2];
 };
 
 /* Writes a batch atomically (MULTI/EXEC): each record (upsert; a record that changes supplier
@@ -155,6 +159,23 @@ void cv_store_free_stream_entries(struct cv_stream_entry *e, size_t n);
  * CV_ERR_NOT_FOUND; put overwrites it. */
 int cv_store_scan_state_get(struct cv_store *s, const char *id, char **value);
 int cv_store_scan_state_put(struct cv_store *s, const char *id, const char *value);
+
+/* Ids of the certificates indexed under any of the certification-body keys 'keys' (1..16 of
+ * them, each a cv_cb_name_key or cv_cb_id_key; SUNION), sorted, malloc'd as above. A deleted
+ * certificate may still be listed (its record then reads back NULL): cv_store_cb_unlink removes
+ * it. */
+#define CV_STORE_CB_KEYS_MAX 16
+int cv_store_cb_certificates(struct cv_store *s, const char *const *keys, size_t n_keys,
+                             char ***ids, size_t *n);
+int cv_store_cb_unlink(struct cv_store *s, const char *const *keys, size_t n_keys, const char *id);
+
+/* The nightly scan's state of the certification bodies it has seen (docs/SCAN.md): a hash of
+ * field -> opaque value under "<prefix>{cv}:scan-cbs". get returns every field and value
+ * (malloc'd arrays of malloc'd strings, 'n' pairs; free each with cv_store_free_strings); put
+ * sets one field, del removes one. */
+int cv_store_scan_cbs_get(struct cv_store *s, char ***fields, char ***values, size_t *n);
+int cv_store_scan_cbs_put(struct cv_store *s, const char *field, const char *value);
+int cv_store_scan_cbs_del(struct cv_store *s, const char *field);
 
 /* A lock shared by every process on this Redis: "<prefix>{cv}:lock:<name>" set to 'token' (SET NX
  * PX 'ttl_ms'). CV_ERR_CONFLICT when another holder has it. unlock deletes the key only while it

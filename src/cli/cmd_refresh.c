@@ -50,26 +50,10 @@ static void usage(FILE *out)
                  options, N_OPTIONS);
 }
 
-/* The Redis store as the sources' keeper of last good copies. */
-static int keeper_get(void *ctx, const char *name, struct cv_source_copy *out)
-{
-    struct cv_store_source s;
-    int rc = cv_store_source_get(ctx, name, &s);
-    memset(out, 0, sizeof(*out));
-    if (rc)
-        return rc;
-    out->body = s.body;
-    out->body_len = s.body_len;
-    out->etag = s.etag;
-    out->last_modified = s.last_modified;
-    out->fetched_at = s.fetched_at;
-    return CV_OK;
-}
-
+/* The store's keeper, saying so when keeping a copy fails. */
 static int keeper_put(void *ctx, const char *name, const struct cv_source_copy *c)
 {
-    struct cv_store_source s = {c->body, c->body_len, c->etag, c->last_modified, c->fetched_at};
-    int rc = cv_store_source_put(ctx, name, &s);
+    int rc = cv_service_keeper_put(ctx, name, c);
     if (rc)
         fprintf(stderr, "certvet refresh: %s: keeping the copy in Redis failed: %s\n", name,
                 cv_store_errstr(ctx));
@@ -153,7 +137,7 @@ int cv_cmd_refresh(int argc, char **argv)
                 redis, err);
         store = NULL;
     }
-    struct cv_source_keeper keeper = {store, keeper_get, keeper_put};
+    struct cv_source_keeper keeper = {store, cv_service_keeper_get, keeper_put};
     struct cv_refresh_env env = {config_dir, http, store ? &keeper : NULL, (long long)time(NULL)};
     if (cv_sources_refresh(&sources, &env, &ref, &unusable, err, sizeof(err))) {
         fprintf(stderr, "certvet refresh: %s\n", err);

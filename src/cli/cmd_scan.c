@@ -12,6 +12,7 @@
 #include "certvet/refdata.h"
 #include "certvet/scan.h"
 #include "certvet/service.h"
+#include "certvet/sources.h"
 #include "certvet/store.h"
 #include "commands.h"
 #include "options.h"
@@ -31,6 +32,7 @@ enum opt_id {
     OPT_DATA_DIR,
     OPT_LISTING,
     OPT_CONFIG_DIR,
+    OPT_SOURCES,
     OPT_HELP,
 };
 
@@ -54,6 +56,9 @@ static const struct cv_cli_option options[] = {
     {"data-dir", 1, OPT_DATA_DIR, "DIR", "data directory of the embedded Redis (default ./var)"},
     {"listing", 1, OPT_LISTING, "FILE", "extra listing of bodies (JSON or XML); repeatable"},
     {"config-dir", 1, OPT_CONFIG_DIR, "DIR", "reference data directory"},
+    {"sources", 1, OPT_SOURCES, "FILE",
+     "listing sources whose last good copies (kept in Redis by `certvet refresh`) are layered over "
+     "the reference data (default: sources.json of the reference data directory, when present)"},
     {"help", 0, OPT_HELP, NULL, "show this help"},
 };
 #define N_OPTIONS (sizeof(options) / sizeof(options[0]))
@@ -237,6 +242,63 @@ static int send_email(json_t *report)
     return rc;
 }
 
+/* Layers the last good copies of the listing sources (what the last `certvet refresh` or POST
+ * /v1/reference/refresh kept in Redis) over the reference data in '*refs', so that the scan sees
+ * the CBs the service sees: nothing is fetched. Without a sources file there is nothing to do.
+ * Returns 0, or 1 after saying why. */
+static int kept_reference(struct cv_store *store, const struct cv_service_config *cfg,
+                          const char *config_dir, const char *sources_path,
+                          const char *const *listings, int n_listings, struct cv_reference *refs)
+{
+    char path[4200], err[512];
+    const char *dir = cv_cli_config_dir(config_dir ? config_dir : cfg->config_dir);
+    struct cv_sources sources = {0};
+    struct cv_reference kept;
+    const char **all = NULL;
+    size_t n = 0, unusable = 0;
+    int rc;
+
+    if (!sources_path) {
+        snprintf(path, sizeof(path), "%s/sources.json", dir);
+        if (access(path, F_OK))
+            return 0;
+        sources_path = path;
+    }
+    if (cv_sources_load(&sources, sources_path, err, sizeof(err))) {
+        fprintf(stderr, "certvet scan: %s\n", err);
+        return 1;
+    }
+    all = malloc((cfg->n_listings + (size_t)n_listings + 1) * sizeof(*all));
+    if (!all) {
+        fprintf(stderr, "certvet scan: out of memory\n");
+        cv_sources_cleanup(&sources);
+        return 1;
+    }
+    for (size_t i = 0; i < cfg->n_listings; i++)
+        all[n++] = cfg->listings[i];
+    for (int i = 0; i < n_listings; i++)
+        all[n++] = listings[i];
+    struct cv_source_keeper keeper = {store, cv_service_keeper_get, NULL};
+    struct cv_refresh_env env = {.config_dir = dir,
+                                 .keeper = &keeper,
+                                 .now = (long long)time(NULL),
+                                 .listings = all,
+                                 .n_listings = n,
+                                 .kept_only = true};
+    rc = cv_sources_refresh(&sources, &env, &kept, &unusable, err, sizeof(err));
+    cv_sources_cleanup(&sources);
+    free(all);
+    if (rc) {
+        fprintf(stderr, "certvet scan: %s\n", err);
+        return 1;
+    }
+    cv_reference_cleanup(refs);
+    *refs = kept;
+    refs->ref.catalog = &refs->catalog; /* 'ref' points into the struct it lives in */
+    refs->ref.bodies = &refs->bodies;
+    return 0;
+}
+
 int cv_cmd_scan(int argc, char **argv)
 {
     struct cv_cli_parser parser;
@@ -244,7 +306,7 @@ int cv_cmd_scan(int argc, char **argv)
     const char *listings[MAX_LISTINGS];
     int n_listings = 0;
     const char *redis = NULL, *config = NULL, *data_dir = NULL, *config_dir = NULL;
-    const char *output = NULL, *fail_on = NULL;
+    const char *output = NULL, *fail_on = NULL, *sources_path = NULL;
     bool csv = false, locked = false, notify = false;
     struct cv_service_config cfg;
     struct cv_reference refs;
@@ -317,6 +379,9 @@ int cv_cmd_scan(int argc, char **argv)
         case OPT_CONFIG_DIR:
             config_dir = optarg;
             break;
+        case OPT_SOURCES:
+            sources_path = optarg;
+            break;
         case OPT_HELP:
         case 'h':
             usage(stdout);
@@ -358,6 +423,8 @@ int cv_cmd_scan(int argc, char **argv)
         fprintf(stderr, "certvet scan: cannot reach Redis at %s: %s\n", redis, err);
         goto out;
     }
+    if (kept_reference(store, &cfg, config_dir, sources_path, listings, n_listings, &refs))
+        goto out;
     snprintf(token, sizeof(token), "%ld-%ld-%ld", (long)getpid(), (long)time(NULL), (long)clock());
     rc = cv_store_lock(store, CV_SCAN_LOCK_NAME, token, CV_SCAN_LOCK_TTL_MS);
     if (rc == CV_ERR_CONFLICT) {
@@ -377,6 +444,7 @@ int cv_cmd_scan(int argc, char **argv)
         fprintf(stderr, "certvet scan: %s\n", err);
         goto out;
     }
+    json_object_set_new(report, "reference_version", json_string(refs.version));
     FILE *f = output ? fopen(output, "w") : stdout;
     if (!f) {
         fprintf(stderr, "certvet scan: cannot write %s\n", output);

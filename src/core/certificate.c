@@ -342,6 +342,42 @@ int cv_certificate_check(const struct cv_certificate *c, const char **field, cha
     return CV_OK;
 }
 
+static void cb_key(char tag, const char *text, char out[CV_CB_KEY_LEN])
+{
+    static const char digits[] = "0123456789abcdef";
+    unsigned char d[CV_SHA256_LEN];
+    struct cv_sha256 h;
+    cv_sha256_init(&h);
+    cv_sha256_update(&h, text, strlen(text));
+    cv_sha256_final(&h, d);
+    out[0] = tag;
+    out[1] = '_';
+    for (int i = 0; i < 8; i++) {
+        out[2 + 2 * i] = digits[d[i] >> 4];
+        out[3 + 2 * i] = digits[d[i] & 15];
+    }
+    out[18] = '\0';
+}
+
+bool cv_cb_name_key(const char *name, char out[CV_CB_KEY_LEN])
+{
+    char nk[CV_NAME_KEY_MAX];
+    out[0] = '\0';
+    if (!name || !cv_name_key(name, nk))
+        return false;
+    cb_key('n', nk, out);
+    return true;
+}
+
+bool cv_cb_id_key(const char *id, char out[CV_CB_KEY_LEN])
+{
+    out[0] = '\0';
+    if (!id || !*id)
+        return false;
+    cb_key('i', id, out);
+    return true;
+}
+
 void cv_certificate_id(const struct cv_certificate *c, const char *family, char out[CV_CERT_ID_LEN])
 {
     char cb[CV_NAME_KEY_MAX], number[CV_CERT_NUMBER_MAX * 4 + 1], fam[128], hex[CV_SHA256_HEX_LEN];

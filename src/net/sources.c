@@ -639,7 +639,9 @@ int cv_sources_refresh(struct cv_sources *s, const struct cv_refresh_env *env,
     for (size_t i = 0; i < s->n; i++) {
         struct cv_source *src = &s->items[i];
         src->error[0] = '\0';
-        if (src->kind == CV_SOURCE_URL)
+        if (env->kept_only)
+            fall_back(src, env, out->schema, NULL, false, "not fetched: the kept copy is used");
+        else if (src->kind == CV_SOURCE_URL)
             refresh_url(src, env, out->schema);
         else
             refresh_file(src, env, out->schema);

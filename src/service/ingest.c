@@ -41,6 +41,7 @@ void cv_ingest_cleanup(struct cv_ingest *in)
     drop_pending(in);
     free(in->pending);
     free(in->pending_strings);
+    free(in->pending_cb_keys);
     memset(in, 0, sizeof(*in));
 }
 
@@ -75,7 +76,8 @@ int cv_ingest_add(struct cv_ingest *in, const struct cv_certificate *cert,
     if (!in->pending) {
         in->pending = calloc(in->max_batch, sizeof(*in->pending));
         in->pending_strings = calloc(in->max_batch * STRINGS_PER_RECORD, sizeof(char *));
-        if (!in->pending || !in->pending_strings)
+        in->pending_cb_keys = calloc(in->max_batch, sizeof(*in->pending_cb_keys));
+        if (!in->pending || !in->pending_strings || !in->pending_cb_keys)
             return CV_ERR_NOMEM;
     }
     id_family(in->refs, cert->standard, family, sizeof(family));
@@ -112,12 +114,16 @@ int cv_ingest_add(struct cv_ingest *in, const struct cv_certificate *cert,
         rc = CV_ERR_NOMEM;
         goto out;
     }
+    char(*cb_keys)[CV_CB_KEY_LEN] = in->pending_cb_keys[in->n_pending];
+    cv_cb_name_key(cert->cb_name, cb_keys[0]);
+    cv_cb_id_key(cert->cb_id, cb_keys[1]);
     in->pending[in->n_pending++] = (struct cv_stored_cert){
         .id = id_copy,
         .json = text,
         .supplier_id = supplier,
         .effective_expiry = v.effective_expiry,
         .surveillance_due = v.surveillance_due,
+        .cb_keys = {cb_keys[0], cb_keys[1]},
     };
     if (in->n_pending == in->max_batch)
         rc = cv_ingest_flush(in);

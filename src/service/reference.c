@@ -74,7 +74,7 @@ int cv_refs_init(struct cv_server *srv, char *err, size_t cap)
 }
 
 /* The Redis store as the sources' keeper of last good copies. */
-static int keeper_get(void *ctx, const char *name, struct cv_source_copy *out)
+int cv_service_keeper_get(void *ctx, const char *name, struct cv_source_copy *out)
 {
     struct cv_store_source s;
     int rc = cv_store_source_get(ctx, name, &s);
@@ -85,7 +85,7 @@ static int keeper_get(void *ctx, const char *name, struct cv_source_copy *out)
     return CV_OK;
 }
 
-static int keeper_put(void *ctx, const char *name, const struct cv_source_copy *c)
+int cv_service_keeper_put(void *ctx, const char *name, const struct cv_source_copy *c)
 {
     struct cv_store_source s = {c->body, c->body_len, c->etag, c->last_modified, c->fetched_at};
     return cv_store_source_put(ctx, name, &s);
@@ -141,7 +141,7 @@ int cv_refs_refresh(struct cv_server *srv, json_t **report, char *err, size_t ca
         goto out;
     if (cv_store_open(&srv->store_cfg, &store, serr, sizeof(serr)))
         store = NULL; /* no last good copies this time; the in-memory ones still count */
-    struct cv_source_keeper keeper = {store, keeper_get, keeper_put};
+    struct cv_source_keeper keeper = {store, cv_service_keeper_get, cv_service_keeper_put};
     struct cv_refresh_env env = {c->config_dir,
                                  http,
                                  store ? &keeper : NULL,

@@ -34,6 +34,8 @@
 #define K_CACHE          "cache:"             /* after the bare prefix, untagged: cache entries */
 #define K_SOURCE         "source:"            /* hash: last good copy of a listing source */
 #define K_SCAN           "scan:"              /* string: a certificate's last scan state */
+#define K_SCAN_CBS       "scan-cbs"           /* hash: CB id -> the scan's last view of it */
+#define K_INDEX_CB       "index:cb:"          /* set: certificate ids by CB name or id key */
 #define K_LOCK           "lock:"              /* string: a lock holder's token, with a TTL */
 
 struct cv_store {
@@ -349,6 +351,15 @@ static int queue_put_one(struct cv_store *s, const struct cv_stored_cert *c, con
         if (rc)
             return rc;
     }
+    for (int i = 0; i < 2; i++) {
+        const char *sadd[] = {"SADD", k1, c->id};
+        if (!c->cb_keys[i] || !*c->cb_keys[i])
+            continue;
+        key(s, k1, K_INDEX_CB, c->cb_keys[i]);
+        rc = append(s, queued, 3, sadd);
+        if (rc)
+            return rc;
+    }
     /* Trimmed once per batch (XTRIM below): cheaper than MAXLEN on every entry. */
     return append(s, queued, (int)(sizeof(xadd) / sizeof(xadd[0])), xadd);
 }
@@ -382,6 +393,9 @@ int cv_store_put_certificates(struct cv_store *s, const struct cv_stored_cert *c
     }
     for (size_t i = 0; i < n; i++) {
         rc = check_id(s, certs[i].id, "certificate id");
+        for (int k = 0; !rc && k < 2; k++)
+            if (certs[i].cb_keys[k] && *certs[i].cb_keys[k])
+                rc = check_id(s, certs[i].cb_keys[k], "certification body key");
         if (!rc && no_supplier(certs[i].supplier_id))
             rc = check_id(s, certs[i].supplier_id, "supplier id");
         if (!rc && !certs[i].json)
@@ -869,6 +883,86 @@ out:
     return done(s, rc);
 }
 
+/* Builds "CMD key1 ... keyN [extra]" for the CB index into a malloc'd argv whose keys live in
+ * 'buf' (n_keys * KEY_MAX bytes, malloc'd too). */
+static int cb_argv(struct cv_store *s, const char *cmd, const char *const *keys, size_t n_keys,
+                   const char *first, const char ***argv, char **buf)
+{
+    size_t off = first ? 2 : 1;
+    *argv = NULL;
+    *buf = NULL;
+    if (!keys || n_keys == 0 || n_keys > CV_STORE_CB_KEYS_MAX)
+        return cv_redis_set_error(s->r, CV_ERR_USAGE, "1..%d certification body keys, not %zu",
+                                  CV_STORE_CB_KEYS_MAX, n_keys);
+    for (size_t i = 0; i < n_keys; i++) {
+        int rc = check_id(s, keys[i], "certification body key");
+        if (rc)
+            return rc;
+    }
+    *argv = malloc((n_keys + 2) * sizeof(**argv));
+    *buf = malloc(n_keys * KEY_MAX);
+    if (!*argv || !*buf) {
+        free(*argv);
+        free(*buf);
+        *argv = NULL;
+        *buf = NULL;
+        return cv_redis_set_error(s->r, CV_ERR_NOMEM, "out of memory");
+    }
+    (*argv)[0] = cmd;
+    if (first)
+        (*argv)[1] = first;
+    for (size_t i = 0; i < n_keys; i++)
+        (*argv)[off + i] = key(s, *buf + i * KEY_MAX, K_INDEX_CB, keys[i]);
+    return CV_OK;
+}
+
+int cv_store_cb_certificates(struct cv_store *s, const char *const *keys, size_t n_keys,
+                             char ***ids, size_t *n)
+{
+    const char **argv = NULL;
+    char *buf = NULL;
+    struct cv_reply *rep = NULL;
+    int rc;
+
+    *ids = NULL;
+    *n = 0;
+    rc = cb_argv(s, "SUNION", keys, n_keys, NULL, &argv, &buf);
+    if (!rc)
+        rc = cv_redis_command(s->r, &rep, (int)n_keys + 1, argv, NULL);
+    if (!rc)
+        rc = take_strings(s, rep, CV_STORE_LIST_MAX, ids, n);
+    if (!rc && *n > 1)
+        qsort(*ids, *n, sizeof(**ids), cmp_strings);
+    cv_reply_free(rep);
+    free(argv);
+    free(buf);
+    return done(s, rc);
+}
+
+int cv_store_cb_unlink(struct cv_store *s, const char *const *keys, size_t n_keys, const char *id)
+{
+    const char **argv = NULL;
+    char *buf = NULL, member[CV_STORE_ID_MAX + 1];
+    int rc = check_id(s, id, "certificate id");
+
+    /* One SREM per key, pipelined: SREM takes one key. */
+    if (!rc)
+        rc = cb_argv(s, "SREM", keys, n_keys, NULL, &argv, &buf);
+    if (!rc) {
+        snprintf(member, sizeof(member), "%s", id);
+        rc = cv_redis_begin(s->r);
+    }
+    for (size_t i = 0; !rc && i < n_keys; i++) {
+        const char *srem[] = {"SREM", argv[1 + i], member};
+        rc = cv_redis_append(s->r, 3, srem, NULL);
+    }
+    for (size_t i = 0; !rc && i < n_keys; i++)
+        rc = cv_redis_read(s->r, NULL);
+    free(argv);
+    free(buf);
+    return done(s, rc);
+}
+
 /* ---- cache ------------------------------------------------------------------------------- */
 
 int cv_store_cache_get(struct cv_store *s, const char *key_, char **value)
@@ -1224,6 +1318,67 @@ int cv_store_scan_state_put(struct cv_store *s, const char *id, const char *valu
     key(s, k, K_SCAN, id);
     rc = cv_redis_command(s->r, NULL, 3, argv, NULL);
 out:
+    return done(s, rc);
+}
+
+int cv_store_scan_cbs_get(struct cv_store *s, char ***fields, char ***values, size_t *n)
+{
+    char k[KEY_MAX];
+    const char *argv[] = {"HGETALL", key(s, k, K_SCAN_CBS, NULL)};
+    struct cv_reply *rep = NULL;
+    char **all = NULL;
+    size_t m = 0;
+    int rc;
+
+    *fields = *values = NULL;
+    *n = 0;
+    rc = cv_redis_command(s->r, &rep, 2, argv, NULL);
+    if (!rc)
+        rc = take_strings(s, rep, CV_STORE_LIST_MAX, &all, &m);
+    if (!rc && m % 2)
+        rc = bad_reply(s, "HGETALL");
+    if (!rc && m) {
+        *fields = calloc(m / 2, sizeof(**fields));
+        *values = calloc(m / 2, sizeof(**values));
+        if (!*fields || !*values)
+            rc = cv_redis_set_error(s->r, CV_ERR_NOMEM, "out of memory");
+    }
+    for (size_t i = 0; !rc && i < m / 2; i++) {
+        (*fields)[i] = all[2 * i];
+        (*values)[i] = all[2 * i + 1];
+        all[2 * i] = all[2 * i + 1] = NULL;
+    }
+    if (!rc)
+        *n = m / 2;
+    else {
+        free(*fields);
+        free(*values);
+        *fields = *values = NULL;
+    }
+    cv_store_free_strings(all, m);
+    cv_reply_free(rep);
+    return done(s, rc);
+}
+
+int cv_store_scan_cbs_put(struct cv_store *s, const char *field, const char *value)
+{
+    char k[KEY_MAX];
+    const char *argv[] = {"HSET", key(s, k, K_SCAN_CBS, NULL), field, value};
+    int rc = check_id(s, field, "certification body id");
+    if (!rc && !value)
+        rc = cv_redis_set_error(s->r, CV_ERR_USAGE, "scan state needs a value");
+    if (!rc)
+        rc = cv_redis_command(s->r, NULL, 4, argv, NULL);
+    return done(s, rc);
+}
+
+int cv_store_scan_cbs_del(struct cv_store *s, const char *field)
+{
+    char k[KEY_MAX];
+    const char *argv[] = {"HDEL", key(s, k, K_SCAN_CBS, NULL), field};
+    int rc = check_id(s, field, "certification body id");
+    if (!rc)
+        rc = cv_redis_command(s->r, NULL, 3, argv, NULL);
     return done(s, rc);
 }
 
