@@ -507,6 +507,122 @@ static void test_notify_email(void **state)
     json_decref(report);
 }
 
+/* Writes 'text' to 'path'. */
+static void write_file(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    assert_int_equal(fputs(text, f) >= 0, 1);
+    assert_int_equal(fclose(f), 0);
+}
+
+static size_t count_type(json_t *report, const char *type)
+{
+    size_t i, n = 0;
+    json_t *ev;
+    json_array_foreach(json_object_get(report, "events"), i, ev) n +=
+        !strcmp(field(ev, "type"), type);
+    return n;
+}
+
+/* A listing refresh that withdraws Northwind's accreditation (more than six months ago, so the
+ * findings are critical): the next scan announces cb_accreditation_changed once, re-verifies all
+ * seven of Northwind's certificates (also E, never due), and announces the verdicts that
+ * changed. Day 71 (2026-08-11), after test_notify_email's scan of that day: A, B and C are
+ * expired (invalid), G lapsed (invalid), D expiring (warning), F overdue (warning). */
+static void test_cb_withdrawn_by_refresh(void **state)
+{
+    (void)state;
+    char sources[IT_PATH_MAX], listing[IT_PATH_MAX], src_listing[IT_PATH_MAX + 64];
+    int status;
+    snprintf(sources, sizeof(sources), "%s/sources.json", it_tmpdir());
+    snprintf(listing, sizeof(listing), "%s/northwind.json", it_tmpdir());
+    snprintf(src_listing, sizeof(src_listing), "%s/fixtures/sample/listing.json",
+             CERTVET_SOURCE_DIR);
+    char *original = it_read_file(src_listing, NULL);
+    assert_non_null(original);
+    write_file(listing, original);
+    write_file(sources, "{\"sources\": [{\"name\": \"northwind\", \"kind\": \"file\", \"path\": "
+                        "\"northwind.json\", \"format\": \"json\", \"refresh_s\": 0}]}");
+    const char *refresh[] = {"--redis", redis.url, "--sources", sources, NULL};
+    const char *with_sources[] = {"--sources", sources, NULL};
+    struct run r;
+
+    /* The kept copy is the same listing: nothing changes. */
+    run_certvet(&r, "refresh", refresh);
+    if (r.status != 0)
+        fail_msg("refresh: exit %d; stderr: %s", r.status, r.err);
+    run_cleanup(&r);
+    json_t *report = scan(71, with_sources, &status, NULL);
+    assert_int_equal(status, 0);
+    assert_int_equal(json_array_size(json_object_get(report, "events")), 0);
+    json_decref(report);
+
+    /* Withdrawn on 2025-12-01: the source changes, the refresh keeps the new copy. */
+    static const char active[] = "\"status\": \"active\", \"valid_from\": \"2010-01-01\"";
+    char *at = strstr(original, active);
+    assert_non_null(at);
+    char *changed = malloc(strlen(original) + 64);
+    assert_non_null(changed);
+    sprintf(changed,
+            "%.*s\"status\": \"withdrawn\", \"status_date\": \"2025-12-01\", "
+            "\"valid_from\": \"2010-01-01\"%s",
+            (int)(at - original), original, at + strlen(active));
+    write_file(listing, changed);
+    run_certvet(&r, "refresh", refresh);
+    if (r.status != 0)
+        fail_msg("refresh: exit %d; stderr: %s", r.status, r.err);
+    run_cleanup(&r);
+
+    report = scan(71, with_sources, &status, NULL);
+    assert_int_equal(status, 0);
+    json_t *events = json_object_get(report, "events"), *ev;
+    size_t i, cb_events = 0;
+    json_array_foreach(events, i, ev)
+    {
+        const char *type = field(ev, "type");
+        if (!strcmp(type, "cb_accreditation_changed")) {
+            cb_events++;
+            assert_string_equal(field(ev, "certification_body_id"), "northwind-assurance");
+            assert_string_equal(field(ev, "certification_body"), "Northwind Assurance Ltd");
+            assert_non_null(strstr(field(ev, "from"), "UKAS UKAS-0101: ISO 9001"));
+            assert_non_null(strstr(field(ev, "from"), "(active from 2010-01-01)"));
+            assert_non_null(strstr(field(ev, "to"), "(withdrawn 2025-12-01 from 2010-01-01)"));
+            assert_string_equal(field(ev, "certificates"), "7");
+            assert_int_equal(i, 0); /* the CB first, then what it changed */
+        } else if (!strcmp(type, "verdict_changed")) {
+            const char *number = field(ev, "certificate_number");
+            if (strcmp(number, "SCAN-D") && strcmp(number, "SCAN-F"))
+                fail_msg("unexpected verdict_changed for %s", number);
+            assert_string_equal(field(ev, "from"), "warning");
+            assert_string_equal(field(ev, "to"), "invalid");
+            assert_non_null(strstr(field(ev, "findings"), "CB_ACCREDITATION_WITHDRAWN"));
+        } else {
+            fail_msg("unexpected %s for %s", type, field(ev, "certificate_number"));
+        }
+    }
+    assert_int_equal(cb_events, 1);
+    assert_int_equal(count_type(report, "verdict_changed"), 2);
+    /* E (expiring in 2027, never due) was re-verified too and now needs attention. */
+    bool e_listed = false;
+    json_array_foreach(json_object_get(report, "attention"), i, ev) e_listed |=
+        !strcmp(field(ev, "certificate_number"), "SCAN-E") &&
+        !strcmp(field(ev, "reason"), "invalid");
+    assert_true(e_listed);
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(report, "summary"),
+                                                        "certification_bodies_changed")),
+                     1);
+    json_decref(report);
+
+    /* Once: the same night again announces nothing. */
+    report = scan(71, with_sources, &status, NULL);
+    assert_int_equal(status, 0);
+    assert_int_equal(json_array_size(json_object_get(report, "events")), 0);
+    json_decref(report);
+    free(changed);
+    free(original);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -517,6 +633,7 @@ int main(void)
         cmocka_unit_test(test_usage_errors),
         cmocka_unit_test(test_notify_webhook),
         cmocka_unit_test(test_notify_email),
+        cmocka_unit_test(test_cb_withdrawn_by_refresh),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
