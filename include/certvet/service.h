@@ -55,6 +55,17 @@ struct cv_service_config {
     int expiring_within, surveillance_grace;
     int reference_refresh_s; /* listing sources re-fetched every this many seconds; 0: never */
     char *ready_file;        /* owned; if set, "host:port\n" is written there once listening */
+    /* `certvet scan` (docs/SCAN.md); each string owned, NULL when unset. The environment
+     * (CERTVET_WEBHOOK_URL, CERTVET_SMTP_URL, ...) overrides them; secrets are never in the
+     * file, only the names of the environment variables holding them. */
+    char *scan_thresholds;      /* "90,60,30,7,0" */
+    int scan_within;            /* days on the attention list, default 30 */
+    char *webhook_url;          /* notify.webhook_url */
+    char *webhook_secret_env;   /* default "CERTVET_WEBHOOK_SECRET" */
+    char *smtp_url, *smtp_from; /* notify.smtp_url, notify.smtp_from */
+    char *smtp_to;              /* comma-separated recipients */
+    char *smtp_user;            /* or NULL */
+    char *smtp_password_env;    /* default "CERTVET_SMTP_PASSWORD" */
 };
 
 /* Fills the defaults. */

@@ -38,18 +38,18 @@ enum opt_id {
 
 /* The options table: the single source of truth for flags and their help. */
 static const struct cv_cli_option options[] = {
-    {"within", 1, OPT_WITHIN, "N", "list what expires within N days (default 30)"},
+    {"within", 1, OPT_WITHIN, "N", "list what expires within N days (default: scan.within, 30)"},
     {"as-of", 1, OPT_AS_OF, "D", "the scan's date (default: today, UTC)"},
     {"format", 1, OPT_FORMAT, "F", "json (default) or csv"},
     {"output", 1, OPT_OUTPUT, "FILE", "write the report to FILE (default: standard output)"},
     {"fail-on", 1, OPT_FAIL_ON, "LEVEL",
      "exit 1 when the attention list has an item at or above warning|critical"},
     {"thresholds", 1, OPT_THRESHOLDS, "LIST",
-     "days before expiry to announce (default 90,60,30,7,0)"},
+     "days before expiry to announce (default: scan.thresholds, 90,60,30,7,0)"},
     {"notify", 0, OPT_NOTIFY, NULL,
-     "announce this run's events: POST to $CERTVET_WEBHOOK_URL (signed with "
-     "$CERTVET_WEBHOOK_SECRET) and/or e-mail through $CERTVET_SMTP_URL from $CERTVET_SMTP_FROM to "
-     "$CERTVET_SMTP_TO (comma-separated)"},
+     "announce this run's events to the webhook and/or SMTP server of the config's \"notify\" "
+     "section ($CERTVET_WEBHOOK_URL, $CERTVET_SMTP_URL, $CERTVET_SMTP_FROM, $CERTVET_SMTP_TO "
+     "override it; the webhook's secret is in $CERTVET_WEBHOOK_SECRET)"},
     {"redis", 1, OPT_REDIS, "URL",
      "Redis to scan (default: $CERTVET_REDIS_URL, the config's, or the embedded server's socket)"},
     {"config", 1, OPT_CONFIG, "FILE", "service configuration file (JSON)"},
@@ -137,9 +137,58 @@ static int found_at(json_t *report, const char *level)
     return 0;
 }
 
-/* POSTs this run's events (when there are any) to the webhook named by the environment: a
+/* Where --notify sends: the environment over the config file's "notify" section. */
+struct notify_to {
+    const char *webhook_url, *webhook_secret;
+    const char *smtp_url, *smtp_from, *smtp_to, *smtp_user, *smtp_password;
+};
+
+static const char *env_or(const char *name, const char *fallback)
+{
+    const char *v = name ? getenv(name) : NULL;
+    return v && *v ? v : fallback;
+}
+
+static void notify_resolve(const struct cv_service_config *cfg, struct notify_to *n)
+{
+    n->webhook_url = env_or("CERTVET_WEBHOOK_URL", cfg->webhook_url);
+    n->webhook_secret = env_or(cfg->webhook_secret_env, NULL);
+    n->smtp_url = env_or("CERTVET_SMTP_URL", cfg->smtp_url);
+    n->smtp_from = env_or("CERTVET_SMTP_FROM", cfg->smtp_from);
+    n->smtp_to = env_or("CERTVET_SMTP_TO", cfg->smtp_to);
+    n->smtp_user = env_or("CERTVET_SMTP_USER", cfg->smtp_user);
+    n->smtp_password = env_or(cfg->smtp_password_env, NULL);
+}
+
+/* Says what is missing for --notify; returns 0 when it can go ahead. */
+static int notify_check(const struct cv_service_config *cfg, const struct notify_to *n)
+{
+    if (n->webhook_url && !n->webhook_secret) {
+        fprintf(stderr, "certvet scan: the webhook %s needs its secret in $%s\n", n->webhook_url,
+                cfg->webhook_secret_env);
+        return 1;
+    }
+    if (n->smtp_url && (!n->smtp_from || !n->smtp_to)) {
+        fprintf(stderr,
+                "certvet scan: e-mail through %s needs a sender and recipients "
+                "(notify.smtp_from and notify.smtp_to, or CERTVET_SMTP_FROM and "
+                "CERTVET_SMTP_TO)\n",
+                n->smtp_url);
+        return 1;
+    }
+    if (!n->webhook_url && !n->smtp_url) {
+        fprintf(stderr, "certvet scan: --notify needs a webhook (notify.webhook_url or "
+                        "CERTVET_WEBHOOK_URL, with its secret) and/or an SMTP server "
+                        "(notify.smtp_url or CERTVET_SMTP_URL, with a sender and recipients)\n");
+        return 1;
+    }
+    return 0;
+}
+
+/* POSTs this run's events (when there are any) to the configured webhook: a
  * "text" line (what Slack and Teams incoming webhooks show) plus the summary and the events. */
-static int send_webhook(struct cv_store *store, json_t *report, const char *token)
+static int send_webhook(struct cv_store *store, json_t *report, const char *token,
+                        const struct notify_to *to)
 {
     json_t *events = json_object_get(report, "events");
     char text[160], delivery[128], err[512];
@@ -158,8 +207,7 @@ static int send_webhook(struct cv_store *store, json_t *report, const char *toke
         json_pack("{s:s, s:O, s:O, s:O}", "text", text, "as_of", json_object_get(report, "as_of"),
                   "summary", json_object_get(report, "summary"), "events", events);
     char *body = payload ? json_dumps(payload, JSON_COMPACT) : NULL;
-    struct cv_webhook_config wc = {getenv("CERTVET_WEBHOOK_URL"), getenv("CERTVET_WEBHOOK_SECRET"),
-                                   0, 0};
+    struct cv_webhook_config wc = {to->webhook_url, to->webhook_secret, 0, 0};
     rc = body ? cv_webhook_send(&wc, store, delivery, body, err, sizeof(err)) : CV_ERR_NOMEM;
     if (rc)
         fprintf(stderr, "certvet scan: notifying failed: %s\n",
@@ -171,9 +219,9 @@ static int send_webhook(struct cv_store *store, json_t *report, const char *toke
 
 #define MAX_RECIPIENTS 16
 
-/* E-mails a plain-text summary of this run (when there are events) through the SMTP server named
- * by the environment: one line per event, then the attention list. */
-static int send_email(json_t *report)
+/* E-mails a plain-text summary of this run (when there are events) through the configured SMTP
+ * server: one line per event, then the attention list. */
+static int send_email(json_t *report, const struct notify_to *dest)
 {
     json_t *events = json_object_get(report, "events"), *attention;
     size_t n = json_array_size(events), i;
@@ -189,7 +237,7 @@ static int send_email(json_t *report)
     snprintf(subject, sizeof(subject), "certvet scan %s: %zu new event%s, %zu need attention",
              json_string_value(json_object_get(report, "as_of")), n, n == 1 ? "" : "s",
              json_array_size(attention));
-    snprintf(to_buf, sizeof(to_buf), "%s", getenv("CERTVET_SMTP_TO"));
+    snprintf(to_buf, sizeof(to_buf), "%s", dest->smtp_to);
     for (char *p = strtok(to_buf, ","); p && n_to < MAX_RECIPIENTS; p = strtok(NULL, ",")) {
         while (*p == ' ')
             p++;
@@ -230,9 +278,8 @@ static int send_email(json_t *report)
         cv_buf_append(&body, line, len > 0 && (size_t)len < sizeof(line) ? (size_t)len : 0);
     }
     cv_buf_append(&body, "", 1); /* NUL */
-    struct cv_smtp_config sc = {
-        getenv("CERTVET_SMTP_URL"),  getenv("CERTVET_SMTP_FROM"),     to, n_to,
-        getenv("CERTVET_SMTP_USER"), getenv("CERTVET_SMTP_PASSWORD"), 0};
+    struct cv_smtp_config sc = {dest->smtp_url,  dest->smtp_from,     to, n_to,
+                                dest->smtp_user, dest->smtp_password, 0};
     rc = body.data && !body.overflow ? cv_smtp_send(&sc, subject, body.data, err, sizeof(err))
                                      : CV_ERR_NOMEM;
     if (rc)
@@ -307,7 +354,8 @@ int cv_cmd_scan(int argc, char **argv)
     int n_listings = 0;
     const char *redis = NULL, *config = NULL, *data_dir = NULL, *config_dir = NULL;
     const char *output = NULL, *fail_on = NULL, *sources_path = NULL;
-    bool csv = false, locked = false, notify = false;
+    bool csv = false, locked = false, notify = false, within_set = false, thresholds_set = false;
+    struct notify_to dest;
     struct cv_service_config cfg;
     struct cv_reference refs;
     struct cv_store *store = NULL;
@@ -329,6 +377,7 @@ int cv_cmd_scan(int argc, char **argv)
                 goto out;
             }
             so.within = (int)v;
+            within_set = true;
             break;
         }
         case OPT_AS_OF:
@@ -359,6 +408,7 @@ int cv_cmd_scan(int argc, char **argv)
                         optarg);
                 goto out;
             }
+            thresholds_set = true;
             break;
         case OPT_NOTIFY:
             notify = true;
@@ -398,26 +448,20 @@ int cv_cmd_scan(int argc, char **argv)
         usage(stderr);
         goto out;
     }
-    bool webhook = getenv("CERTVET_WEBHOOK_URL") != NULL;
-    bool email = getenv("CERTVET_SMTP_URL") != NULL;
-    if (notify && webhook && !getenv("CERTVET_WEBHOOK_SECRET")) {
-        fprintf(stderr, "certvet scan: CERTVET_WEBHOOK_URL needs CERTVET_WEBHOOK_SECRET\n");
-        goto out;
-    }
-    if (notify && email && (!getenv("CERTVET_SMTP_FROM") || !getenv("CERTVET_SMTP_TO"))) {
-        fprintf(stderr, "certvet scan: CERTVET_SMTP_URL needs CERTVET_SMTP_FROM and "
-                        "CERTVET_SMTP_TO\n");
-        goto out;
-    }
-    if (notify && !webhook && !email) {
-        fprintf(stderr, "certvet scan: --notify needs CERTVET_WEBHOOK_URL (and "
-                        "CERTVET_WEBHOOK_SECRET) and/or CERTVET_SMTP_URL (with CERTVET_SMTP_FROM "
-                        "and CERTVET_SMTP_TO)\n");
-        goto out;
-    }
     if (cv_cli_store_setup("scan", config, config_dir, data_dir, listings, n_listings, &cfg, &refs,
                            &redis, url, sizeof(url)))
         goto out;
+    notify_resolve(&cfg, &dest);
+    if (notify && notify_check(&cfg, &dest))
+        goto out;
+    if (!within_set)
+        so.within = cfg.scan_within;
+    if (!thresholds_set && cfg.scan_thresholds &&
+        cv_scan_parse_thresholds(&so, cfg.scan_thresholds)) {
+        fprintf(stderr, "certvet scan: scan.thresholds: '%s' is not a list of 0 to 3650\n",
+                cfg.scan_thresholds);
+        goto out;
+    }
     struct cv_store_config sc = {redis, cfg.redis_prefix, cfg.redis_timeout_ms};
     if (cv_store_open(&sc, &store, err, sizeof(err))) {
         fprintf(stderr, "certvet scan: cannot reach Redis at %s: %s\n", redis, err);
@@ -460,9 +504,9 @@ int cv_cmd_scan(int argc, char **argv)
         fprintf(stderr, "certvet scan: writing the report failed\n");
         goto out;
     }
-    if (notify && webhook && send_webhook(store, report, token))
+    if (notify && dest.webhook_url && send_webhook(store, report, token, &dest))
         goto out;
-    if (notify && email && send_email(report))
+    if (notify && dest.smtp_url && send_email(report, &dest))
         goto out;
     status = fail_on && found_at(report, fail_on) ? CV_EXIT_FINDINGS : CV_EXIT_OK;
 out:

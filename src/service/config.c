@@ -73,6 +73,18 @@ static const struct key_def {
      0, 100000},
     {"reference", "refresh_s", K_INT, offsetof(struct cv_service_config, reference_refresh_s), 0,
      30 * 86400},
+    {"scan", "thresholds", K_STRING_NULL, offsetof(struct cv_service_config, scan_thresholds), 0,
+     0},
+    {"scan", "within", K_INT, offsetof(struct cv_service_config, scan_within), 0, 3650},
+    {"notify", "webhook_url", K_STRING_NULL, offsetof(struct cv_service_config, webhook_url), 0, 0},
+    {"notify", "webhook_secret_env", K_STRING,
+     offsetof(struct cv_service_config, webhook_secret_env), 0, 0},
+    {"notify", "smtp_url", K_STRING_NULL, offsetof(struct cv_service_config, smtp_url), 0, 0},
+    {"notify", "smtp_from", K_STRING_NULL, offsetof(struct cv_service_config, smtp_from), 0, 0},
+    {"notify", "smtp_to", K_STRING_NULL, offsetof(struct cv_service_config, smtp_to), 0, 0},
+    {"notify", "smtp_user", K_STRING_NULL, offsetof(struct cv_service_config, smtp_user), 0, 0},
+    {"notify", "smtp_password_env", K_STRING, offsetof(struct cv_service_config, smtp_password_env),
+     0, 0},
 };
 #define N_KEYS (sizeof(keys) / sizeof(keys[0]))
 
@@ -136,6 +148,9 @@ void cv_service_config_init(struct cv_service_config *c)
     c->cache_ttl_s = 3600;
     c->expiring_within = 90;
     c->surveillance_grace = 90;
+    c->scan_within = 30;
+    c->webhook_secret_env = strdup("CERTVET_WEBHOOK_SECRET");
+    c->smtp_password_env = strdup("CERTVET_SMTP_PASSWORD");
 }
 
 void cv_service_config_cleanup(struct cv_service_config *c)
@@ -151,6 +166,14 @@ void cv_service_config_cleanup(struct cv_service_config *c)
     free(c->ready_file);
     free(c->profiles_path);
     free(c->registries_path);
+    free(c->scan_thresholds);
+    free(c->webhook_url);
+    free(c->webhook_secret_env);
+    free(c->smtp_url);
+    free(c->smtp_from);
+    free(c->smtp_to);
+    free(c->smtp_user);
+    free(c->smtp_password_env);
     free_strings(c->listings, c->n_listings);
     free_keys(c->keys, c->n_keys);
     memset(c, 0, sizeof(*c));

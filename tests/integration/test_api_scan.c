@@ -14,6 +14,7 @@
 #include "harness.h"
 
 #include "certvet/date.h"
+#include "certvet/notify.h"
 
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -623,6 +624,66 @@ static void test_cb_withdrawn_by_refresh(void **state)
     free(original);
 }
 
+/* --notify with the config file's "notify" section: the webhook URL from the file, its secret from
+ * the environment variable the file names; the signature is the HMAC-SHA256 of the body under
+ * that secret. Day 100 (2026-09-09): D has one day left, so 7 is the lowest threshold reached. A
+ * missing secret is refused before anything is scanned, naming the variable. */
+static void test_notify_from_config(void **state)
+{
+    (void)state;
+    char path[IT_PATH_MAX], conf[IT_PATH_MAX], text[512], hex[65];
+    unsigned port;
+    int status, ws;
+    snprintf(path, sizeof(path), "%s/webhook-config.txt", it_tmpdir());
+    snprintf(conf, sizeof(conf), "%s/certvet.json", it_tmpdir());
+    pid_t pid = receiver_start(path, &port);
+    snprintf(text, sizeof(text),
+             "{\"notify\": {\"webhook_url\": \"http://127.0.0.1:%u/from-config\", "
+             "\"webhook_secret_env\": \"SCAN_TEST_HOOK_SECRET\"}}",
+             port);
+    write_file(conf, text);
+    const char *extra[] = {"--config", conf, "--notify", NULL};
+    struct run r;
+
+    json_t *report = scan(100, extra, &status, &r); /* the secret is not set */
+    assert_int_equal(status, 2);
+    assert_null(report);
+    if (!strstr(r.err, "SCAN_TEST_HOOK_SECRET"))
+        fail_msg("stderr: %s", r.err);
+    run_cleanup(&r);
+
+    setenv("SCAN_TEST_HOOK_SECRET", "from-the-environment", 1);
+    report = scan(100, extra, &status, &r);
+    unsetenv("SCAN_TEST_HOOK_SECRET");
+    if (status != 0)
+        fail_msg("exit %d; stderr: %s", status, r.err);
+    run_cleanup(&r);
+    assert_int_equal(waitpid(pid, &ws, 0), pid);
+    assert_true(WIFEXITED(ws) && WEXITSTATUS(ws) == 0);
+    char *req = it_read_file(path, NULL);
+    assert_non_null(req);
+    assert_non_null(strstr(req, "POST /from-config"));
+    char *body = strstr(req, "\r\n\r\n");
+    assert_non_null(body);
+    body += 4;
+    cv_hmac_sha256_hex("from-the-environment", body, strlen(body), hex);
+    char expect[128];
+    snprintf(expect, sizeof(expect), "X-Certvet-Signature: sha256=%s", hex);
+    if (!strcasestr(req, expect))
+        fail_msg("no %s in %s", expect, req);
+    json_t *doc = json_loads(body, 0, NULL);
+    assert_non_null(doc);
+    bool found = false;
+    json_t *ev;
+    size_t i;
+    json_array_foreach(json_object_get(doc, "events"), i, ev) found |=
+        !strcmp(field(ev, "certificate_number"), "SCAN-D") && !strcmp(field(ev, "threshold"), "7");
+    assert_true(found);
+    json_decref(doc);
+    json_decref(report);
+    free(req);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -634,6 +695,7 @@ int main(void)
         cmocka_unit_test(test_notify_webhook),
         cmocka_unit_test(test_notify_email),
         cmocka_unit_test(test_cb_withdrawn_by_refresh),
+        cmocka_unit_test(test_notify_from_config),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
