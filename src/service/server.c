@@ -24,6 +24,7 @@
 #define DRAIN_TIMEOUT_MS 10000 /* in-flight requests get this long to finish on SIGTERM */
 #define STORE_RETRY_MS   250   /* a worker retries a failed store connect after this */
 #define STORE_ERR_MAX    256
+#define SLOW_CHECK_MS    250 /* how often the main thread looks for slow clients */
 
 static struct cv_server server; /* one per process: signal handlers need to find it */
 static int signal_pipe[2] = {-1, -1};
@@ -174,6 +175,91 @@ void cv_store_failed_respond(struct cv_request *rq, int rc, const char *what)
     }
 }
 
+/* ---- the receive deadline (slow clients) ----------------------------------------------------
+ * MHD's connection timeout is an idle timeout: a client that sends one byte a second keeps a
+ * connection (and its memory) for ever. Each connection is watched from its start, and again
+ * from the end of each request, until its next request is fully received; the main thread cuts
+ * (shutdown, so MHD closes it) one that takes longer than limits.connection_timeout_s. */
+
+struct conn_watch {
+    struct conn_watch *prev, *next; /* in 'watched', under 'watch_lock' */
+    MHD_socket fd;                  /* MHD's; open while listed (MHD closes it after CLOSED) */
+    atomic_llong since_ms;          /* monotonic ms when receiving began; 0: not receiving */
+};
+
+static pthread_mutex_t watch_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct conn_watch *watched;
+
+static long long mono_ms(void)
+{
+    struct timespec t = now_mono();
+    return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+                          enum MHD_ConnectionNotificationCode code)
+{
+    struct conn_watch *w = *socket_context;
+    (void)cls;
+    if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+        const union MHD_ConnectionInfo *ci =
+            MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+        w = ci ? calloc(1, sizeof(*w)) : NULL;
+        if (!w)
+            return; /* unwatched: MHD's idle timeout still applies */
+        w->fd = ci->connect_fd;
+        atomic_init(&w->since_ms, mono_ms());
+        pthread_mutex_lock(&watch_lock);
+        w->next = watched;
+        if (watched)
+            watched->prev = w;
+        watched = w;
+        pthread_mutex_unlock(&watch_lock);
+        *socket_context = w;
+    } else if (w) {
+        pthread_mutex_lock(&watch_lock);
+        if (w->prev)
+            w->prev->next = w->next;
+        else
+            watched = w->next;
+        if (w->next)
+            w->next->prev = w->prev;
+        pthread_mutex_unlock(&watch_lock);
+        free(w);
+        *socket_context = NULL;
+    }
+}
+
+/* Starts (now) or stops (0) the receive clock of the connection carrying 'conn'. */
+static void watch_set(struct MHD_Connection *conn, long long since_ms)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    struct conn_watch *w = ci ? ci->socket_context : NULL;
+    if (w)
+        atomic_store_explicit(&w->since_ms, since_ms, memory_order_relaxed);
+}
+
+/* Cuts every connection whose request has been arriving for longer than 'limit_s'. */
+static void cut_slow_clients(int limit_s)
+{
+    long long now = mono_ms();
+    int cut = 0;
+    pthread_mutex_lock(&watch_lock);
+    for (struct conn_watch *w = watched; w; w = w->next) {
+        long long since = atomic_load_explicit(&w->since_ms, memory_order_relaxed);
+        if (since && now - since > (long long)limit_s * 1000) {
+            atomic_store_explicit(&w->since_ms, 0, memory_order_relaxed);
+            shutdown(w->fd, SHUT_RDWR);
+            cut++;
+        }
+    }
+    pthread_mutex_unlock(&watch_lock);
+    if (cut)
+        cv_log("warning", "slow clients cut: request not received within the time limit",
+               json_pack("{s:i, s:i}", "connections", cut, "connection_timeout_s", limit_s));
+}
+
 /* ---- the request lifecycle ------------------------------------------------------------------- */
 
 static void request_free(struct cv_request *rq)
@@ -317,6 +403,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         return keep ? MHD_YES : MHD_NO;
     }
     rq->final = true;
+    watch_set(conn, 0);
     if (!rq->queued && rq->deferred)
         cv_http_queue_deferred(rq);
     if (!rq->queued && !rq->queue_failed) {
@@ -353,7 +440,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
 {
     struct cv_server *srv = cls;
     struct cv_request *rq = *req_cls;
-    (void)conn;
+    watch_set(conn, mono_ms()); /* a kept-alive connection: the next request's clock */
     if (!rq)
         return;
     *req_cls = NULL;
@@ -602,7 +689,8 @@ static struct MHD_Daemon *start_daemon(struct cv_server *srv, struct sockaddr_st
         NULL, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)ss, MHD_OPTION_ARRAY, pool,
         MHD_OPTION_CONNECTION_LIMIT, (unsigned)c->connections, MHD_OPTION_CONNECTION_TIMEOUT,
         (unsigned)c->connection_timeout_s, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-        (size_t)c->header_bytes, MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv, MHD_OPTION_END);
+        (size_t)c->header_bytes, MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
+        MHD_OPTION_NOTIFY_CONNECTION, on_connection, NULL, MHD_OPTION_END);
 }
 
 /* Stops taking connections, lets in-flight requests finish (up to DRAIN_TIMEOUT_MS, or until a
@@ -700,8 +788,10 @@ int cv_service_run(const struct cv_service_config *c)
         goto out;
     }
     int sig = 0;
-    while (!sig)
-        sig = wait_signal(-1);
+    while (!sig) {
+        sig = wait_signal(SLOW_CHECK_MS);
+        cut_slow_clients(c->connection_timeout_s);
+    }
     drain(srv, d, sig);
     if (c->ready_file)
         unlink(c->ready_file);
