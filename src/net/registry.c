@@ -95,6 +95,8 @@ static double now_s(void)
 }
 
 static void set_err(char *err, size_t cap, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void set_err(char *err, size_t cap, const char *fmt, ...)
 {
     if (!err || cap == 0)
         return;
@@ -104,6 +106,7 @@ static void set_err(char *err, size_t cap, const char *fmt, ...)
     va_end(ap);
 }
 
+static void fail(struct outcome *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void fail(struct outcome *o, const char *fmt, ...)
 {
     o->st = CV_REG_UNAVAILABLE;

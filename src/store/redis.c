@@ -245,6 +245,8 @@ int cv_redis_parse_url(const char *url, struct cv_redis_url *u, char *err, size_
 /* ---- errors and counters ----------------------------------------------------------------- */
 
 static int vset_error(struct cv_redis *r, int rc, const char *fmt, va_list ap)
+    __attribute__((format(printf, 3, 0)));
+static int vset_error(struct cv_redis *r, int rc, const char *fmt, va_list ap)
 {
     if (!r->err) {
         r->err = rc;
