@@ -19,6 +19,7 @@
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,6 +30,10 @@
 #include <unistd.h>
 
 static struct it_redis redis;
+/* Children a failed test would leave behind (they hold ctest's output pipe open): teardown kills
+ * them. */
+static pid_t month_hook, month_sink;
+static struct it_redis month_store;
 
 /* Days counted from 2026-06-01 (day 0). The index horizon is as_of + 90 days, so D (101 days
  * out on day 0) is first read on day 11; E never is. Thresholds: 90/60/30/7/0. */
@@ -143,14 +148,13 @@ static void day_date(int day, char out[16])
 
 /* Runs a scan as of 'day' with 'extra' options; returns the parsed JSON report (or NULL when
  * the output is not JSON) and the exit status in '*status'. */
-static json_t *scan(int day, const char *const *extra, int *status, struct run *keep)
+static json_t *scan_on(const char *url, const char *date, const char *const *extra, int *status,
+                       struct run *keep)
 {
-    char date[16];
-    const char *args[24] = {"--redis", redis.url, "--listing", "fixtures/sample/listing.json",
+    const char *args[24] = {"--redis", url, "--listing", "fixtures/sample/listing.json",
                             "--as-of", date};
     size_t n = 6;
     struct run r;
-    day_date(day, date);
     for (; extra && *extra && n < 23; extra++)
         args[n++] = *extra;
     args[n] = NULL;
@@ -162,6 +166,13 @@ static json_t *scan(int day, const char *const *extra, int *status, struct run *
     else
         run_cleanup(&r);
     return doc;
+}
+
+static json_t *scan(int day, const char *const *extra, int *status, struct run *keep)
+{
+    char date[16];
+    day_date(day, date);
+    return scan_on(redis.url, date, extra, status, keep);
 }
 
 static void seed(void)
@@ -192,6 +203,16 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     (void)state;
+    for (int i = 0; i < 2; i++) {
+        pid_t *p = i ? &month_sink : &month_hook;
+        if (*p > 0) {
+            kill(*p, SIGKILL);
+            waitpid(*p, NULL, 0);
+            *p = 0;
+        }
+    }
+    if (month_store.pid)
+        it_redis_stop(&month_store);
     it_redis_stop(&redis);
     it_cleanup_all();
     return 0;
@@ -684,6 +705,294 @@ static void test_notify_from_config(void **state)
     free(req);
 }
 
+/* ---- a month of nights over the sample portfolio ------------------------------------------ */
+
+/* The sample portfolio (fixtures/sample/portfolio.json, 43 certificates) scanned every night from
+ * 2026-11-22 (night 0) to 2026-12-21 (night 29), expected events worked out by hand from the
+ * effective expiries and surveillance due dates of fixtures/README.md (the golden run's hand
+ * computation as of 2026-11-22). The scan reads the expiry index up to as_of + 90 and the
+ * surveillance index up to as_of, so it sees the five expired certificates, HQ-OH-24015 (E
+ * 2027-01-31), NW-SEC-24019 (E 2027-02-28, read from night 8), KC-E-24088 (due 2026-10-01),
+ * HQ-Q-24060 (due 2025-06-01), KC-FS-25066 (due 2026-07-01, no audits: SURVEILLANCE_UNKNOWN,
+ * nothing to announce) and KC-25-0412 (due 2026-12-10, read from night 18). */
+static const struct expected month[] = {
+    {0, "HQ-Q-17009", "expired", ""},              /* E 2018-09-15 (edition end) */
+    {0, "NW-OH-19044", "expired", ""},             /* E 2021-09-30 */
+    {0, "NW-IS-23102", "expired", ""},             /* E 2025-10-31 */
+    {0, "HQ-E-23071", "expired", ""},              /* E 2026-08-31 */
+    {0, "HQ-Q-22145", "expired", ""},              /* E 2025-11-30 */
+    {0, "HQ-OH-24015", "expiring", "90"},          /* 70 days left */
+    {0, "KC-E-24088", "surveillance_overdue", ""}, /* 52 days late, within the 90 days' grace */
+    {0, "HQ-Q-24060", "surveillance_lapsed", ""},  /* due 2025-06-01, past the grace */
+    {8, "NW-SEC-24019", "expiring", "90"},         /* 2026-11-30: 90 days left, first read */
+    {10, "HQ-OH-24015", "expiring", "60"},         /* 2026-12-02: 60 days left */
+    /* 2026-12-10 is the due day itself (SURVEILLANCE_DUE, info: still valid); late the day after.
+     */
+    {19, "KC-25-0412", "surveillance_overdue", ""},
+    {19, "KC-25-0412", "verdict_changed", "valid>warning"},
+};
+#define N_MONTH      (sizeof(month) / sizeof(month[0]))
+#define MONTH_NIGHTS 30
+#define NIGHT_RACED  19 /* two scans start at once that night */
+
+/* A webhook receiver in a child: answers 200 to every request on 127.0.0.1 and saves request k
+ * (from 1) to '<dir>/hook-<k>.txt', until killed. Returns its pid; '*port' is where it listens. */
+static pid_t receiver_loop_start(const char *dir, unsigned *port)
+{
+    struct sockaddr_in a = {0};
+    socklen_t alen = sizeof(a);
+    int ls = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(ls >= 0);
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(bind(ls, (struct sockaddr *)&a, sizeof(a)), 0);
+    assert_int_equal(listen(ls, 8), 0);
+    assert_int_equal(getsockname(ls, (struct sockaddr *)&a, &alen), 0);
+    *port = ntohs(a.sin_port);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid != 0) {
+        close(ls);
+        return pid;
+    }
+    prctl(PR_SET_PDEATHSIG, SIGKILL); /* never outlives the test */
+    for (int k = 1; k < 1000; k++) {
+        static char buf[1 << 20];
+        char path[IT_PATH_MAX + 32], tmp[IT_PATH_MAX + 32];
+        size_t len = 0;
+        int c = accept(ls, NULL, NULL);
+        if (c < 0)
+            _exit(1);
+        for (;;) {
+            ssize_t n = read(c, buf + len, sizeof(buf) - 1 - len);
+            if (n <= 0)
+                break;
+            len += (size_t)n;
+            buf[len] = '\0';
+            char *end = strstr(buf, "\r\n\r\n"), *cl = strcasestr(buf, "content-length:");
+            if (end && cl && len >= (size_t)(end + 4 - buf) + (size_t)atol(cl + 15))
+                break;
+        }
+        snprintf(tmp, sizeof(tmp), "%s/.hook-%d", dir, k);
+        snprintf(path, sizeof(path), "%s/hook-%d.txt", dir, k);
+        FILE *f = fopen(tmp, "w");
+        if (f) {
+            fwrite(buf, 1, len, f);
+            fclose(f);
+            rename(tmp, path); /* whole files only */
+        }
+        static const char ok[] =
+            "HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+        if (write(c, ok, sizeof(ok) - 1) < 0)
+            _exit(1);
+        close(c);
+    }
+    _exit(0);
+}
+
+/* Starts a scan of 'date' in the background with stdout to 'out'; returns its pid. */
+static pid_t scan_spawn(const char *url, const char *date, const char *out)
+{
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        int o = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        int e = open("/dev/null", O_WRONLY);
+        if (o < 0 || e < 0 || dup2(o, 1) < 0 || dup2(e, 2) < 0 || chdir(CERTVET_SOURCE_DIR))
+            _exit(127);
+        execl(CERTVET_BINARY, CERTVET_BINARY, "scan", "--redis", url, "--listing",
+              "fixtures/sample/listing.json", "--as-of", date, "--notify", (char *)NULL);
+        _exit(127);
+    }
+    return pid;
+}
+
+static int wait_status(pid_t pid)
+{
+    int ws;
+    assert_int_equal(waitpid(pid, &ws, 0), pid);
+    return WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws);
+}
+
+/* Matches one night's events against the table; returns how many matched. */
+static size_t check_night(int night, json_t *events)
+{
+    size_t i, matched = 0;
+    json_t *ev;
+    json_array_foreach(events, i, ev)
+    {
+        char detail[64];
+        if (!strcmp(field(ev, "type"), "verdict_changed"))
+            snprintf(detail, sizeof(detail), "%s>%s", field(ev, "from"), field(ev, "to"));
+        else
+            snprintf(detail, sizeof(detail), "%s", field(ev, "threshold"));
+        size_t k;
+        for (k = 0; k < N_MONTH; k++)
+            if (month[k].day == night &&
+                !strcmp(month[k].number, field(ev, "certificate_number")) &&
+                !strcmp(month[k].type, field(ev, "type")) && !strcmp(month[k].detail, detail))
+                break;
+        if (k == N_MONTH)
+            fail_msg("night %d: unexpected event %s %s %s", night, field(ev, "certificate_number"),
+                     field(ev, "type"), detail);
+        matched++;
+    }
+    return matched;
+}
+
+static size_t expected_on(int night)
+{
+    size_t n = 0;
+    for (size_t k = 0; k < N_MONTH; k++)
+        n += month[k].day == night;
+    return n;
+}
+
+/* Every night with --notify: each expected event exactly once, on its night, in the report, the
+ * event stream, the webhook's POST and the e-mail; a night without events sends nothing; on
+ * night 19 two scans start at once and the events still come once. */
+static void test_sample_month(void **state)
+{
+    (void)state;
+    struct it_redis *store = &month_store;
+    char dir[IT_PATH_MAX], port_file[IT_PATH_MAX + 16], url[64], path[IT_PATH_MAX + 32];
+    unsigned hook_port;
+    size_t seen = 0;
+    int posts = 0, mails = 0;
+
+    it_redis_start(store, it_tmpdir(), false);
+    const char *import[] = {"--redis",
+                            store->url,
+                            "--listing",
+                            "fixtures/sample/listing.json",
+                            "--as-of",
+                            "2026-11-22",
+                            "fixtures/sample/portfolio.json",
+                            NULL};
+    struct run r;
+    run_certvet(&r, "import", import);
+    if (r.status != 0)
+        fail_msg("import: exit %d; stderr: %s", r.status, r.err);
+    run_cleanup(&r);
+
+    snprintf(dir, sizeof(dir), "%s/month", it_tmpdir());
+    assert_int_equal(mkdir(dir, 0700), 0);
+    month_hook = receiver_loop_start(dir, &hook_port);
+    snprintf(port_file, sizeof(port_file), "%s/smtp-port", dir);
+    month_sink = fork();
+    assert_true(month_sink >= 0);
+    if (month_sink == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGKILL); /* never outlives the test */
+        execl(CERTVET_SMTP_SINK, CERTVET_SMTP_SINK, port_file, dir, (char *)NULL);
+        _exit(127);
+    }
+    for (int i = 0; i < 500 && access(port_file, R_OK) != 0; i++)
+        it_sleep_ms(10);
+    char *smtp_port = it_read_file(port_file, NULL);
+    assert_non_null(smtp_port);
+    snprintf(url, sizeof(url), "smtp://127.0.0.1:%d", atoi(smtp_port));
+    free(smtp_port);
+    setenv("CERTVET_SMTP_URL", url, 1);
+    setenv("CERTVET_SMTP_FROM", "certvet@example.com", 1);
+    setenv("CERTVET_SMTP_TO", "buyer@example.com", 1);
+    snprintf(url, sizeof(url), "http://127.0.0.1:%u/night", hook_port);
+    setenv("CERTVET_WEBHOOK_URL", url, 1);
+    setenv("CERTVET_WEBHOOK_SECRET", "month-secret", 1);
+
+    for (int night = 0; night < MONTH_NIGHTS; night++) {
+        char date[16];
+        cv_date_format(cv_date_from_ymd(2026, 11, 22) + night, date);
+        size_t got = 0;
+        if (night == NIGHT_RACED) {
+            char out1[IT_PATH_MAX + 32], out2[IT_PATH_MAX + 32];
+            snprintf(out1, sizeof(out1), "%s/race-1.json", dir);
+            snprintf(out2, sizeof(out2), "%s/race-2.json", dir);
+            pid_t a = scan_spawn(store->url, date, out1), b = scan_spawn(store->url, date, out2);
+            int sa = wait_status(a), sb = wait_status(b);
+            /* Each either ran (0) or found the lock taken (2); at least one ran. */
+            assert_true((sa == 0 || sa == 2) && (sb == 0 || sb == 2) && (sa == 0 || sb == 0));
+            for (int k = 0; k < 2; k++) {
+                if ((k ? sb : sa) != 0)
+                    continue;
+                char *text = it_read_file(k ? out2 : out1, NULL);
+                json_t *rep = json_loads(text ? text : "", 0, NULL);
+                assert_non_null(rep);
+                got += check_night(night, json_object_get(rep, "events"));
+                json_decref(rep);
+                free(text);
+            }
+        } else {
+            const char *extra[] = {"--notify", NULL};
+            int status;
+            json_t *rep = scan_on(store->url, date, extra, &status, &r);
+            if (status != 0 || !rep)
+                fail_msg("night %d: exit %d; stderr: %s", night, status, r.err);
+            run_cleanup(&r);
+            got = check_night(night, json_object_get(rep, "events"));
+            json_decref(rep);
+        }
+        if (got != expected_on(night))
+            fail_msg("night %d: %zu events, expected %zu", night, got, expected_on(night));
+        seen += got;
+        if (got == 0)
+            continue;
+        /* This night's events reached the webhook (one POST) and the SMTP sink (one message). */
+        posts++;
+        mails++;
+        snprintf(path, sizeof(path), "%s/hook-%d.txt", dir, posts);
+        char *req = NULL;
+        for (int i = 0; i < 500 && !(req = it_read_file(path, NULL)); i++)
+            it_sleep_ms(10);
+        if (!req)
+            fail_msg("night %d: no webhook POST", night);
+        char *body = strstr(req, "\r\n\r\n"), hex[65], sig[128];
+        assert_non_null(body);
+        body += 4;
+        cv_hmac_sha256_hex("month-secret", body, strlen(body), hex);
+        snprintf(sig, sizeof(sig), "X-Certvet-Signature: sha256=%s", hex);
+        assert_non_null(strcasestr(req, sig));
+        json_t *doc = json_loads(body, 0, NULL);
+        assert_non_null(doc);
+        assert_string_equal(field(doc, "as_of"), date);
+        assert_int_equal(check_night(night, json_object_get(doc, "events")), got);
+        json_decref(doc);
+        free(req);
+        snprintf(path, sizeof(path), "%s/msg-%d.eml", dir, mails);
+        char *msg = it_read_file(path, NULL);
+        if (!msg)
+            fail_msg("night %d: no e-mail", night);
+        char subject[128];
+        snprintf(subject, sizeof(subject), "Subject: certvet scan %s: %zu new event", date, got);
+        assert_non_null(strstr(msg, subject));
+        free(msg);
+    }
+    assert_int_equal(seen, N_MONTH);
+    snprintf(path, sizeof(path), "%s/hook-%d.txt", dir, posts + 1);
+    assert_int_equal(access(path, F_OK), -1); /* nothing sent on a night without events */
+    snprintf(path, sizeof(path), "%s/msg-%d.eml", dir, mails + 1);
+    assert_int_equal(access(path, F_OK), -1);
+    char cmd[IT_PATH_MAX * 3], out[64];
+    snprintf(cmd, sizeof(cmd), "redis-cli -s '%s' XLEN 'certvet:{cv}:stream:events'",
+             store->socket);
+    FILE *p = popen(cmd, "r");
+    assert_non_null(p);
+    assert_non_null(fgets(out, sizeof(out), p));
+    pclose(p);
+    assert_int_equal(atol(out), (long)N_MONTH);
+
+    unsetenv("CERTVET_SMTP_URL");
+    unsetenv("CERTVET_SMTP_FROM");
+    unsetenv("CERTVET_SMTP_TO");
+    unsetenv("CERTVET_WEBHOOK_URL");
+    unsetenv("CERTVET_WEBHOOK_SECRET");
+    kill(month_hook, SIGTERM);
+    waitpid(month_hook, NULL, 0);
+    kill(month_sink, SIGTERM);
+    waitpid(month_sink, NULL, 0);
+    month_hook = month_sink = 0;
+    it_redis_stop(store);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -696,6 +1005,7 @@ int main(void)
         cmocka_unit_test(test_notify_email),
         cmocka_unit_test(test_cb_withdrawn_by_refresh),
         cmocka_unit_test(test_notify_from_config),
+        cmocka_unit_test(test_sample_month),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
