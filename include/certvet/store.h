@@ -59,6 +59,10 @@ struct cv_stored_cert {
      * none. The certificate id is derived from the normalized CB name, so an id keeps its name
      * key for life. */
     const char *cb_keys[2];
+    /* The verdict when written was invalid: the certificate is kept in the invalid index, which
+     * the nightly scan reads with the due ones so that its attention list has every invalid
+     * certificate (the scan keeps the index current as verdicts change). */
+    bool invalid;
 };
 
 /* Writes a batch atomically (MULTI/EXEC): each record (upsert; a record that changes supplier
@@ -159,6 +163,11 @@ void cv_store_free_stream_entries(struct cv_stream_entry *e, size_t n);
  * CV_ERR_NOT_FOUND; put overwrites it. */
 int cv_store_scan_state_get(struct cv_store *s, const char *id, char **value);
 int cv_store_scan_state_put(struct cv_store *s, const char *id, const char *value);
+
+/* The invalid index: every id in it (SMEMBERS, at most CV_STORE_LIST_MAX), sorted, malloc'd as
+ * above; mark adds 'id' (invalid) or removes it. */
+int cv_store_invalid_ids(struct cv_store *s, char ***ids, size_t *n);
+int cv_store_mark_invalid(struct cv_store *s, const char *id, bool invalid);
 
 /* Ids of the certificates indexed under any of the certification-body keys 'keys' (1..16 of
  * them, each a cv_cb_name_key or cv_cb_id_key; SUNION), sorted, malloc'd as above. A deleted

@@ -10,11 +10,17 @@
 #include <time.h>
 
 #include "certvet/error.h"
+#include "certvet/buf.h"
+#include "certvet/reader.h"
 #include "certvet/report.h"
 #include "certvet/sha256.h"
 
 /* Each pending record owns three strings: its JSON, its id and its supplier id. */
 #define STRINGS_PER_RECORD 3
+
+/* A stored record's text: the certificate (at most CV_RECORD_MAX_BYTES as read) and the
+ * envelope; a verification's text: the certificate's strings and the findings. */
+#define RECORD_TEXT_MAX (4 * CV_RECORD_MAX_BYTES)
 
 void cv_ingest_init(struct cv_ingest *in, struct cv_store *store, const struct cv_reference *refs,
                     const char *actor, cv_date as_of, size_t max_batch)
@@ -57,6 +63,67 @@ static void id_family(const struct cv_reference *refs, const char *standard, cha
     }
 }
 
+/* 'b' as a NUL-terminated malloc'd string (ownership moves to the caller), or NULL with '*rc'
+ * set when 'rc_in' failed or the buffer is short of memory. 'b' is left empty either way. */
+static char *buf_take(struct cv_buf *b, int rc_in, int *rc)
+{
+    *rc = rc_in;
+    if (!*rc)
+        *rc = cv_buf_append(b, "", 1);
+    if (!*rc && b->overflow)
+        *rc = CV_ERR_TOO_LARGE;
+    char *text = *rc ? NULL : b->data;
+    if (*rc)
+        cv_buf_cleanup(b);
+    else
+        cv_buf_init(b, b->limit);
+    return text;
+}
+
+static int append_str(struct cv_buf *b, const char *s)
+{
+    return cv_buf_append(b, s, strlen(s));
+}
+
+/* The stored record, {"id","certificate","ingested_at","ingested_by"}, as compact JSON text
+ * (malloc'd), the bytes json_dumps gave for the same object; NULL with '*rc' set on failure.
+ * The id and time are plain ASCII; the actor (a name from the configuration) goes through
+ * Jansson's own string encoder. */
+static char *record_text(const char *id, const struct cv_certificate *cert, const char *now,
+                         const char *actor, int *rc)
+{
+    struct cv_buf b;
+    cv_buf_init(&b, RECORD_TEXT_MAX);
+    int r = cv_buf_reserve(&b, 1024);
+    json_t *a = json_string(actor);
+    char *actor_text = a ? json_dumps(a, JSON_ENCODE_ANY) : NULL;
+    json_decref(a);
+    if (!actor_text)
+        r = r ? r : CV_ERR_NOMEM;
+    if (!r)
+        r = append_str(&b, "{\"id\":\"");
+    if (!r)
+        r = append_str(&b, id);
+    if (!r)
+        r = append_str(&b, "\",\"certificate\":");
+    if (!r)
+        r = cv_certificate_json_append(&b, cert);
+    if (!r)
+        r = append_str(&b, ",\"ingested_at\":\"");
+    if (!r)
+        r = append_str(&b, now);
+    if (!r)
+        r = append_str(&b, "\",\"ingested_by\":");
+    if (!r)
+        r = append_str(&b, actor_text);
+    if (!r)
+        r = cv_buf_append(&b, "}", 1);
+    free(actor_text);
+    if (r == CV_ERR_INVALID)
+        r = CV_ERR_NOMEM; /* what the tree gave for a string it refused */
+    return buf_take(&b, r, rc);
+}
+
 static void utc_now(char out[32])
 {
     time_t t = time(NULL);
@@ -89,17 +156,11 @@ int cv_ingest_add(struct cv_ingest *in, const struct cv_certificate *cert,
     cv_verify_options_init(&opt);
     cv_verify(cert, &in->refs->ref, in->as_of, &opt, &v);
 
-    json_t *record = json_object();
-    json_t *body = cv_certificate_to_json(cert);
+    /* {"id", "certificate", "ingested_at", "ingested_by"} written as text (no tree) */
     utc_now(now);
-    if (!record || !body || json_object_set_new(record, "id", json_string(id)) ||
-        json_object_set(record, "certificate", body) ||
-        json_object_set_new(record, "ingested_at", json_string(now)) ||
-        json_object_set_new(record, "ingested_by", json_string(in->actor ? in->actor : ""))) {
-        rc = CV_ERR_NOMEM;
-        goto out;
-    }
-    char *text = json_dumps(record, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    char *text = record_text(id, cert, now, in->actor ? in->actor : "", &rc);
+    if (!text)
+        return rc;
     char *id_copy = strdup(id);
     char *supplier = cert->supplier_id ? strdup(cert->supplier_id) : NULL;
     char **strings = &in->pending_strings[in->n_pending * STRINGS_PER_RECORD];
@@ -111,8 +172,7 @@ int cv_ingest_add(struct cv_ingest *in, const struct cv_certificate *cert,
         free(id_copy);
         free(supplier);
         memset(strings, 0, STRINGS_PER_RECORD * sizeof(char *));
-        rc = CV_ERR_NOMEM;
-        goto out;
+        return CV_ERR_NOMEM;
     }
     char(*cb_keys)[CV_CB_KEY_LEN] = in->pending_cb_keys[in->n_pending];
     cv_cb_name_key(cert->cb_name, cb_keys[0]);
@@ -124,12 +184,10 @@ int cv_ingest_add(struct cv_ingest *in, const struct cv_certificate *cert,
         .effective_expiry = v.effective_expiry,
         .surveillance_due = v.surveillance_due,
         .cb_keys = {cb_keys[0], cb_keys[1]},
+        .invalid = v.verdict == CV_VERDICT_INVALID,
     };
     if (in->n_pending == in->max_batch)
         rc = cv_ingest_flush(in);
-out:
-    json_decref(body);
-    json_decref(record);
     return rc;
 }
 
@@ -148,11 +206,13 @@ int cv_ingest_flush(struct cv_ingest *in)
 static int cache_key(const struct cv_reference *refs, const struct cv_certificate *cert,
                      cv_date as_of, const struct cv_verify_options *opt, char *key, size_t cap)
 {
-    json_t *j = cv_certificate_to_json(cert);
-    char *text = j ? json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
-    json_decref(j);
+    /* The certificate's canonical text: fields in one fixed order, absent ones left out. */
+    struct cv_buf b;
+    int rc;
+    cv_buf_init(&b, RECORD_TEXT_MAX);
+    char *text = buf_take(&b, cv_certificate_json_append(&b, cert), &rc);
     if (!text)
-        return CV_ERR_NOMEM;
+        return rc == CV_ERR_INVALID ? CV_ERR_NOMEM : rc;
     struct cv_sha256 h;
     unsigned char d[CV_SHA256_LEN];
     char head[160];
@@ -205,11 +265,12 @@ int cv_verify_cached(struct cv_store *store, const struct cv_reference *refs,
         }
     }
     cv_verify(cert, &refs->ref, as_of, opt, &v);
-    json_t *o = cv_verification_to_json(&v, cert, NULL);
-    *json = o ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
-    json_decref(o);
+    struct cv_buf b;
+    cv_buf_init(&b, RECORD_TEXT_MAX);
+    rc = cv_buf_reserve(&b, 1024);
+    *json = buf_take(&b, rc ? rc : cv_verification_json_append(&b, &v, cert, NULL), &rc);
     if (!*json)
-        return CV_ERR_NOMEM;
+        return rc == CV_ERR_INVALID || rc == CV_ERR_TOO_LARGE ? CV_ERR_NOMEM : rc;
     /* A verdict that rests on an unavailable registry is not kept: the next request retries. */
     bool transient = opt->registry && opt->registry->status == CV_REG_UNAVAILABLE;
     if (store && !transient)

@@ -671,7 +671,8 @@ static void unlink_deleted(struct cv_store *store, const struct cb_changes *c, c
 /* The union of both due lists and 'extra' (certificates of changed CBs), sorted and without
  * duplicates (malloc'd strings). */
 static int due_ids(struct cv_store *store, const struct cv_scan_options *opt,
-                   const struct cb_changes *extra, char ***ids, size_t *n)
+                   const struct cb_changes *extra, char *const *invalid, size_t n_invalid,
+                   char ***ids, size_t *n)
 {
     char **a = NULL, **b = NULL, **all;
     size_t na = 0, nb = 0, i, k = 0;
@@ -686,7 +687,7 @@ static int due_ids(struct cv_store *store, const struct cv_scan_options *opt,
     rc = cv_store_due(store, CV_INDEX_EXPIRY, opt->as_of + horizon, CV_STORE_LIST_MAX, &a, &na);
     if (!rc)
         rc = cv_store_due(store, CV_INDEX_SURVEILLANCE, opt->as_of, CV_STORE_LIST_MAX, &b, &nb);
-    all = rc ? NULL : calloc(na + nb + extra->n_ids + 1, sizeof(*all));
+    all = rc ? NULL : calloc(na + nb + extra->n_ids + n_invalid + 1, sizeof(*all));
     if (!all) {
         cv_store_free_strings(a, na);
         cv_store_free_strings(b, nb);
@@ -696,8 +697,9 @@ static int due_ids(struct cv_store *store, const struct cv_scan_options *opt,
         all[k++] = a[i];
     for (i = 0; i < nb; i++)
         all[k++] = b[i];
-    for (i = 0; i < extra->n_ids; i++) {
-        if (!(all[k] = strdup(extra->ids[i]))) {
+    for (i = 0; i < extra->n_ids + n_invalid; i++) {
+        const char *id = i < extra->n_ids ? extra->ids[i] : invalid[i - extra->n_ids];
+        if (!(all[k] = strdup(id))) {
             cv_store_free_strings(all, k);
             return CV_ERR_NOMEM;
         }
@@ -719,7 +721,7 @@ static int due_ids(struct cv_store *store, const struct cv_scan_options *opt,
 
 /* Verifies one stored record and acts on the result. */
 static int scan_one(struct scan_run *run, const struct cv_refdata *ref, const char *id,
-                    const char *record, struct cv_certificate *cert)
+                    const char *record, struct cv_certificate *cert, bool indexed_invalid)
 {
     struct cv_verify_options vo;
     struct cv_verification *v = malloc(sizeof(*v));
@@ -752,6 +754,14 @@ static int scan_one(struct scan_run *run, const struct cv_refdata *ref, const ch
         rc = attend(run, id, cert, v);
     if (rc)
         goto out;
+    if (indexed_invalid != (v->verdict == CV_VERDICT_INVALID)) {
+        rc = cv_store_mark_invalid(run->store, id, v->verdict == CV_VERDICT_INVALID);
+        if (rc) {
+            snprintf(run->err, run->cap, "updating the invalid index failed: %s (%s)",
+                     cv_strerror(rc), cv_store_errstr(run->store));
+            goto out;
+        }
+    }
     state_format(&st, state, sizeof(state));
     if (!state_text || strcmp(state, state_text)) {
         rc = cv_store_scan_state_put(run->store, id, state);
@@ -772,6 +782,8 @@ int cv_scan_run(struct cv_store *store, const struct cv_refdata *ref,
     struct scan_run run = {store, opt, json_array(), json_array(), 0, 0, 0, 0, err, cap};
     struct cb_changes cbs = {0};
     struct cv_certificate cert;
+    char **invalid = NULL; /* the invalid index, sorted */
+    size_t n_invalid = 0;
     char **ids = NULL, **records = NULL, as_of[CV_DATE_STRLEN];
     size_t n = 0, i, scanned = 0;
     int rc;
@@ -787,7 +799,9 @@ int cv_scan_run(struct cv_store *store, const struct cv_refdata *ref,
     rc = cb_compare(&run, ref->bodies, &cbs);
     if (rc)
         goto out;
-    rc = due_ids(store, opt, &cbs, &ids, &n);
+    rc = cv_store_invalid_ids(store, &invalid, &n_invalid);
+    if (!rc)
+        rc = due_ids(store, opt, &cbs, invalid, n_invalid, &ids, &n);
     if (rc) {
         snprintf(err, cap, "reading the due indexes failed: %s (%s)", cv_strerror(rc),
                  cv_store_errstr(store));
@@ -806,7 +820,10 @@ int cv_scan_run(struct cv_store *store, const struct cv_refdata *ref,
                 unlink_deleted(store, &cbs, ids[i + j]);
                 continue;
             }
-            rc = scan_one(&run, ref, ids[i + j], records[j], &cert);
+            const char *key = ids[i + j];
+            bool indexed =
+                n_invalid && bsearch(&key, invalid, n_invalid, sizeof(*invalid), cmp_str);
+            rc = scan_one(&run, ref, ids[i + j], records[j], &cert, indexed);
             scanned++;
         }
         cv_store_free_strings(records, take);
@@ -834,6 +851,7 @@ int cv_scan_run(struct cv_store *store, const struct cv_refdata *ref,
         snprintf(err, cap, "out of memory");
     }
 out:
+    cv_store_free_strings(invalid, n_invalid);
     cb_changes_cleanup(&cbs);
     cv_store_free_strings(ids, n);
     json_decref(run.events);

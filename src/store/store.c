@@ -36,6 +36,7 @@
 #define K_SCAN           "scan:"              /* string: a certificate's last scan state */
 #define K_SCAN_CBS       "scan-cbs"           /* hash: CB id -> the scan's last view of it */
 #define K_INDEX_CB       "index:cb:"          /* set: certificate ids by CB name or id key */
+#define K_INDEX_INVALID  "index:invalid"      /* set: ids of certificates last seen invalid */
 #define K_LOCK           "lock:"              /* string: a lock holder's token, with a TTL */
 
 struct cv_store {
@@ -351,6 +352,10 @@ static int queue_put_one(struct cv_store *s, const struct cv_stored_cert *c, con
         if (rc)
             return rc;
     }
+    const char *mark[] = {c->invalid ? "SADD" : "SREM", key(s, k1, K_INDEX_INVALID, NULL), c->id};
+    rc = append(s, queued, 3, mark);
+    if (rc)
+        return rc;
     for (int i = 0; i < 2; i++) {
         const char *sadd[] = {"SADD", k1, c->id};
         if (!c->cb_keys[i] || !*c->cb_keys[i])
@@ -559,6 +564,8 @@ int cv_store_delete_certificate(struct cv_store *s, const char *id, const char *
         const char *zrem1[] = {"ZREM", key(s, k1, K_INDEX_EXPIRY, NULL), id};
         const char *zrem2[] = {"ZREM", key(s, k2, K_INDEX_SURV, NULL), id};
         const char *srem[] = {"SREM", k3, id};
+        char k4[KEY_MAX];
+        const char *srem_invalid[] = {"SREM", key(s, k4, K_INDEX_INVALID, NULL), id};
         size_t queued = 0;
 
         cv_reply_free(exists);
@@ -592,6 +599,8 @@ int cv_store_delete_certificate(struct cv_store *s, const char *id, const char *
             rc = append(s, &queued, 3, zrem1);
         if (!rc)
             rc = append(s, &queued, 3, zrem2);
+        if (!rc)
+            rc = append(s, &queued, 3, srem_invalid);
         if (!rc && cv_reply_type(sup) == CV_REPLY_STRING) {
             key(s, k3, K_SUPPLIER_CERTS, cv_reply_str(sup, NULL));
             rc = append(s, &queued, 3, srem);
@@ -880,6 +889,34 @@ int cv_store_due(struct cv_store *s, enum cv_store_index index, cv_date until, s
     rc = take_strings(s, rep, limit, ids, n);
 out:
     cv_reply_free(rep);
+    return done(s, rc);
+}
+
+int cv_store_invalid_ids(struct cv_store *s, char ***ids, size_t *n)
+{
+    char k[KEY_MAX];
+    const char *argv[] = {"SMEMBERS", key(s, k, K_INDEX_INVALID, NULL)};
+    struct cv_reply *rep = NULL;
+    int rc;
+
+    *ids = NULL;
+    *n = 0;
+    rc = cv_redis_command(s->r, &rep, 2, argv, NULL);
+    if (!rc)
+        rc = take_strings(s, rep, CV_STORE_LIST_MAX, ids, n);
+    if (!rc && *n > 1)
+        qsort(*ids, *n, sizeof(**ids), cmp_strings);
+    cv_reply_free(rep);
+    return done(s, rc);
+}
+
+int cv_store_mark_invalid(struct cv_store *s, const char *id, bool invalid)
+{
+    char k[KEY_MAX];
+    const char *argv[] = {invalid ? "SADD" : "SREM", key(s, k, K_INDEX_INVALID, NULL), id};
+    int rc = check_id(s, id, "certificate id");
+    if (!rc)
+        rc = cv_redis_command(s->r, NULL, 3, argv, NULL);
     return done(s, rc);
 }
 
