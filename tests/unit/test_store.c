@@ -698,8 +698,9 @@ static void test_stats_and_errstr(void **state)
     assert_int_equal(cv_store_cache_get(f->s, "x", &v), CV_ERR_NOT_FOUND);
     put1(f->s, cert("c_1", "{}", "S1", 20000, 20000));
     cv_store_stats(f->s, &b);
-    /* GET; HMGET, MULTI, SET, SADD, HSET, ZADD, ZADD, XADD, XTRIM, EXEC. */
-    assert_int_equal(b.commands - a.commands, 1 + 10);
+    /* GET; HMGET, MULTI, SET, SADD, HSET, ZADD, ZADD, SREM (the invalid index), XADD, XTRIM,
+     * EXEC. */
+    assert_int_equal(b.commands - a.commands, 1 + 11);
     assert_int_equal(b.errors, a.errors);
     assert_int_equal(b.reconnects, 0);
 
@@ -1140,6 +1141,83 @@ static void test_auth_and_select(void **state)
     assert_non_null(strstr(err, "SELECT"));
 }
 
+/* The CB index: each put adds the certificate under its CB keys; a look-up unions the keys,
+ * sorted; unlink removes one id from each key. */
+static void test_cb_index(void **state)
+{
+    struct fixture *f = *state;
+    struct cv_stored_cert a = cert("c_a", "{}", NULL, CV_DATE_NONE, CV_DATE_NONE);
+    struct cv_stored_cert b = cert("c_b", "{}", NULL, CV_DATE_NONE, CV_DATE_NONE);
+    struct cv_stored_cert c = cert("c_c", "{}", NULL, CV_DATE_NONE, CV_DATE_NONE);
+    a.cb_keys[0] = "n_north";
+    b.cb_keys[0] = "n_other";
+    b.cb_keys[1] = "i_north"; /* printed another name, but the CB's id */
+    c.cb_keys[0] = "n_third";
+    c.cb_keys[1] = ""; /* empty: no key */
+    struct cv_stored_cert batch[] = {a, b, c};
+    const char *north_keys[] = {"n_north", "i_north"}, *missing[] = {"n_nobody"};
+    const char *both[] = {"c_a", "c_b"}, *only_b[] = {"c_b"};
+    char **ids = NULL;
+    size_t n = 0;
+
+    assert_int_equal(cv_store_put_certificates(f->s, batch, N_ELEMS(batch), "t"), CV_OK);
+    assert_int_equal(cv_store_cb_certificates(f->s, north_keys, 2, &ids, &n), CV_OK);
+    assert_ids(ids, n, both, 2);
+    cv_store_free_strings(ids, n);
+    assert_int_equal(cv_store_cb_certificates(f->s, missing, 1, &ids, &n), CV_OK);
+    assert_int_equal(n, 0);
+    assert_null(ids);
+    assert_int_equal(cv_store_cb_unlink(f->s, north_keys, 2, "c_a"), CV_OK);
+    assert_int_equal(cv_store_cb_certificates(f->s, north_keys, 2, &ids, &n), CV_OK);
+    assert_ids(ids, n, only_b, 1);
+    cv_store_free_strings(ids, n);
+    assert_int_equal(cv_store_cb_certificates(f->s, north_keys, 0, &ids, &n), CV_ERR_USAGE);
+}
+
+/* The invalid index follows each put's flag, the scan's marks and deletes; the CB scan state is a
+ * hash of opaque values. */
+static void test_invalid_index_and_cb_state(void **state)
+{
+    struct fixture *f = *state;
+    struct cv_stored_cert a = cert("c_a", "{}", NULL, CV_DATE_NONE, CV_DATE_NONE);
+    struct cv_stored_cert b = cert("c_b", "{}", NULL, CV_DATE_NONE, CV_DATE_NONE);
+    a.invalid = b.invalid = true;
+    const char *ab[] = {"c_a", "c_b"}, *b_only[] = {"c_b"}, *b_c[] = {"c_b", "c_c"};
+    char **ids = NULL, **fields = NULL, **values = NULL;
+    size_t n = 0;
+
+    put1(f->s, b);
+    put1(f->s, a);
+    assert_int_equal(cv_store_invalid_ids(f->s, &ids, &n), CV_OK);
+    assert_ids(ids, n, ab, 2);
+    cv_store_free_strings(ids, n);
+    a.invalid = false; /* written again, now valid */
+    put1(f->s, a);
+    assert_int_equal(cv_store_invalid_ids(f->s, &ids, &n), CV_OK);
+    assert_ids(ids, n, b_only, 1);
+    cv_store_free_strings(ids, n);
+    assert_int_equal(cv_store_mark_invalid(f->s, "c_c", true), CV_OK);
+    assert_int_equal(cv_store_invalid_ids(f->s, &ids, &n), CV_OK);
+    assert_ids(ids, n, b_c, 2);
+    cv_store_free_strings(ids, n);
+    assert_int_equal(cv_store_delete_certificate(f->s, "c_b", "t"), CV_OK);
+    assert_int_equal(cv_store_mark_invalid(f->s, "c_c", false), CV_OK);
+    assert_int_equal(cv_store_invalid_ids(f->s, &ids, &n), CV_OK);
+    assert_int_equal(n, 0);
+
+    assert_int_equal(cv_store_scan_cbs_get(f->s, &fields, &values, &n), CV_OK);
+    assert_int_equal(n, 0);
+    assert_int_equal(cv_store_scan_cbs_put(f->s, "north", "k\tNorth\tUKAS (active)"), CV_OK);
+    assert_int_equal(cv_store_scan_cbs_put(f->s, "~baseline", "2026-01-01"), CV_OK);
+    assert_int_equal(cv_store_scan_cbs_del(f->s, "~baseline"), CV_OK);
+    assert_int_equal(cv_store_scan_cbs_get(f->s, &fields, &values, &n), CV_OK);
+    assert_int_equal(n, 1);
+    assert_string_equal(fields[0], "north");
+    assert_string_equal(values[0], "k\tNorth\tUKAS (active)");
+    cv_store_free_strings(fields, n);
+    cv_store_free_strings(values, n);
+}
+
 int main(void)
 {
     const struct CMUnitTest plain[] = {
@@ -1149,6 +1227,8 @@ int main(void)
     };
 #define T(f) cmocka_unit_test_setup_teardown(f, fixture_up, fixture_down)
     const struct CMUnitTest store[] = {
+        T(test_cb_index),
+        T(test_invalid_index_and_cb_state),
         T(test_put_batch_and_read_back),
         T(test_upsert_is_idempotent),
         T(test_supplier_change_moves_membership),
