@@ -7,11 +7,15 @@
  *
  * Set-up: the shipped reference data, the sample listing, three API keys whose plaintexts are
  * "fuzz-read", "fuzz-write" and "fuzz-admin" (in fuzz/dict/http.dict and the seeds), a 64 KiB
- * body limit, and a Redis URL nobody listens on: the store's routes answer 503 and the store
- * itself is not fuzzed here (the verify path runs without the cache). Run with
- * -close_fd_mask=2: the service logs one line per request on stderr (crash reports still show). */
+ * body limit and at most 100 records a request. Built as fuzz_http, the Redis URL is one nobody
+ * listens on: the store's routes answer 503 and the verify path runs without the cache. Built as
+ * fuzz_http_store (FUZZ_WITH_REDIS), a private redis-server is started (and dies with the
+ * fuzzer): the store's routes run for real, and what inputs store stays for later inputs (the
+ * target is stateful, as a service is). Run with -close_fd_mask=2: the service logs one line per
+ * request on stderr (crash reports still show). */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
@@ -21,9 +25,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/time.h>
+#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -59,7 +66,7 @@ static void write_config(void)
     }
     char data_dir[128], redis_url[160];
     snprintf(data_dir, sizeof(data_dir), "%s/var", dir);
-    snprintf(redis_url, sizeof(redis_url), "unix://%s/no-redis.sock", dir);
+    snprintf(redis_url, sizeof(redis_url), "unix://%s/redis.sock", dir);
     json_t *cfg = json_pack("{s:{s:s, s:i, s:i}, s:{s:s, s:i}, s:{s:s, s:s, s:[s], s:s}, s:{s:o}, "
                             "s:{s:i, s:i, s:i, s:i}}",
                             "listen", "address", "127.0.0.1", "port", 0, "threads", 2, "redis",
@@ -74,6 +81,45 @@ static void write_config(void)
     }
     json_decref(cfg);
 }
+
+#ifdef FUZZ_WITH_REDIS
+/* Starts redis-server on dir/redis.sock (no TCP, no persistence) and waits until it accepts. */
+static void start_redis(void)
+{
+    char sock[128];
+    snprintf(sock, sizeof(sock), "%s/redis.sock", dir);
+    pid_t pid = fork();
+    if (pid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        int null_fd = open("/dev/null", O_RDWR);
+        dup2(null_fd, 0);
+        dup2(null_fd, 1);
+        dup2(null_fd, 2);
+        execlp("redis-server", "redis-server", "--port", "0", "--unixsocket", sock,
+               "--unixsocketperm", "700", "--dir", dir, "--save", "", "--appendonly", "no",
+               (char *)NULL);
+        _exit(127);
+    }
+    if (pid < 0) {
+        perror("fuzz_http: fork");
+        abort();
+    }
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    memcpy(sa.sun_path, sock, strlen(sock) + 1);
+    for (int i = 0; i < READY_WAIT_S * 10; i++) {
+        int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        int ok = fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
+        if (fd >= 0)
+            close(fd);
+        if (ok)
+            return;
+        struct timespec ts = {0, 100 * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+    fprintf(stderr, "fuzz_http: redis-server did not come up on %s\n", sock);
+    abort();
+}
+#endif
 
 static void *run_service(void *arg)
 {
@@ -96,6 +142,9 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     snprintf(config_path, sizeof(config_path), "%s/config.json", dir);
     snprintf(ready_path, sizeof(ready_path), "%s/ready", dir);
     write_config();
+#ifdef FUZZ_WITH_REDIS
+    start_redis();
+#endif
     char err[512];
     cv_service_config_init(&config);
     if (cv_service_config_load(&config, config_path, err, sizeof(err))) {
