@@ -150,10 +150,22 @@ void cv_store_failed_respond(struct cv_request *rq, int rc, const char *what)
     case CV_ERR_NOT_FOUND:
         cv_http_problem(rq, CV_P_NOT_FOUND, NULL, false, "no %s with id '%s'", what, rq->id);
         break;
-    case CV_ERR_UNAVAILABLE:
-        cv_http_problem(rq, CV_P_STORE, NULL, false,
-                        "the store (Redis) did not answer; nothing was changed, retry shortly");
+    case CV_ERR_UNAVAILABLE: {
+        struct thread_store *ts = thread_store();
+        const char *why = ts && ts->store ? cv_store_errstr(ts->store) : "";
+        /* Redis answers MISCONF when it cannot persist writes (the append-only file's disk is
+         * full or failing): say so to the client, and to the operator with Redis's words. */
+        if (strstr(why, "MISCONF")) {
+            cv_log("error", "store refuses writes", json_pack("{s:s}", "detail", why));
+            cv_http_problem(rq, CV_P_STORE, NULL, false,
+                            "the store (Redis) refuses writes: it cannot persist them (its disk "
+                            "is full or failing); nothing was changed, reads still work");
+        } else {
+            cv_http_problem(rq, CV_P_STORE, NULL, false,
+                            "the store (Redis) did not answer; nothing was changed, retry shortly");
+        }
         break;
+    }
     case CV_ERR_CONFLICT:
         cv_http_problem(rq, CV_P_CONFLICT, NULL, false,
                         "other writers kept changing the same records; nothing was changed, "
