@@ -1,6 +1,7 @@
 /* Hostile input through real HTTP (SPEC 12): XXE and billion laughs, a 100 MB body, a 1 MB header
  * line and request line, 10,000-deep JSON, invalid UTF-8, NUL bytes, CSV with embedded newlines
- * and stray quotes, impossible dates, a certificate number over 60 characters, and slowloris
+ * and stray quotes, impossible dates, a certificate number over 60 characters, hostile supplier
+ * bodies and ids, and slowloris
  * clients (headers or body one byte a second). Each is answered with the right status and a
  * problem+json body naming what is wrong (or cut, for the slow clients and the bodies MHD stops
  * reading), the service answers a normal request right after (and during slowloris), and nothing
@@ -1018,6 +1019,62 @@ static void test_certificate_number_limit(void **state)
     expect_alive("certificate number limits");
 }
 
+/* The supplier route takes JSON too: a 10,000-deep body, invalid UTF-8, a NUL, a name over its
+ * 256 bytes, an id in the path that is too long or not an id, and a body id that is not the
+ * path's are each refused naming what is wrong; nothing is stored. */
+static void test_supplier_hostile(void **state)
+{
+    (void)state;
+    store_flush();
+    size_t cap = 2 * DEEP + 128;
+    char *deep = malloc(cap);
+    assert_non_null(deep);
+    int n = snprintf(deep, cap, "{\"id\": \"SUP-H\", \"name\": \"Acme\", \"aliases\": ");
+    memset(deep + n, '[', DEEP);
+    memset(deep + n + DEEP, ']', DEEP);
+    snprintf(deep + n + 2 * DEEP, cap - (size_t)n - 2 * DEEP, "}");
+    char *long_name = malloc(300);
+    assert_non_null(long_name);
+    int m = snprintf(long_name, 300, "{\"id\": \"SUP-H\", \"name\": \"");
+    memset(long_name + m, 'N', 257);
+    snprintf(long_name + m + 257, 300 - (size_t)m - 257, "\"}");
+    char long_id[300] = "/v1/suppliers/";
+    memset(long_id + strlen(long_id), 'A', 200);
+    const struct {
+        const char *path, *body;
+        long status;
+        const char *slug, *word;
+    } cases[] = {
+        {"/v1/suppliers/SUP-H", deep, 400, "invalid-json", "depth"},
+        {"/v1/suppliers/SUP-H", "{\"id\": \"SUP-H\", \"name\": \"Acme \xff Ltd\"}", 400,
+         "invalid-json", "0xff"},
+        {"/v1/suppliers/SUP-H", "{\"id\": \"SUP-H\", \"name\": \"Acme \\u0000 Ltd\"}", 400,
+         "invalid-json", "u0000"},
+        {"/v1/suppliers/SUP-H", long_name, 400, "invalid-field", "name"},
+        {"/v1/suppliers/SUP-H", "{\"id\": \"SUP-OTHER\", \"name\": \"Acme\"}", 400, "invalid-field",
+         "id"},
+        {long_id, "{\"name\": \"Acme\"}", 400, "bad-request", "id"},
+        {"/v1/suppliers/..%2Fetc", "{\"name\": \"Acme\"}", 404, "not-found", NULL},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct it_response r;
+        it_send(&svc, "PUT", cases[i].path, IT_KEY_WRITE, "application/json", cases[i].body,
+                strlen(cases[i].body), &r);
+        json_t *p = it_expect_problem(&r, cases[i].status, cases[i].slug, cases[i].path);
+        if (cases[i].word && !names(p, cases[i].word)) {
+            print_error("PUT supplier case %zu: the problem does not name '%s': %s\n", i,
+                        cases[i].word, r.body);
+            fail();
+        }
+        json_decref(p);
+        it_response_cleanup(&r);
+    }
+    free(deep);
+    free(long_name);
+    expect_nothing_stored("hostile suppliers");
+    expect_alive("hostile suppliers");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1031,6 +1088,7 @@ int main(void)
         cmocka_unit_test(test_csv_newlines_and_quotes),
         cmocka_unit_test(test_impossible_dates),
         cmocka_unit_test(test_certificate_number_limit),
+        cmocka_unit_test(test_supplier_hostile),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
