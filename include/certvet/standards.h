@@ -75,6 +75,15 @@ void cv_standard_key(const char *printed, char *out, size_t cap);
  * "ISO/IEC 27001", "ISO 8124") covers the edition 'std'. */
 bool cv_standard_covered_by(const struct cv_standard *std, const char *scope_entry);
 
+/* The same test against many entries: the edition's spelling keys computed once. */
+struct cv_standard_keys {
+    char family[128]; /* cv_standard_key of the family */
+    char part[128];   /* of the edition id without its year */
+    size_t part_len;
+};
+void cv_standard_keys_init(struct cv_standard_keys *k, const struct cv_standard *std);
+bool cv_standard_keys_cover(const struct cv_standard_keys *k, const char *scope_entry);
+
 /* Names: "ISO/IEC 17021-1" etc., or NULL for NONE. Parses return CV_ROUTE_NONE when unknown. */
 const char *cv_route_name(enum cv_route r);
 enum cv_route cv_route_parse(const char *s);

@@ -9,6 +9,8 @@
 #include "certvet/error.h"
 
 #define KEY_MAX 128
+_Static_assert(sizeof(((struct cv_standard_keys *)0)->family) == KEY_MAX,
+               "keys as long as KEY_MAX");
 
 void cv_standard_key(const char *printed, char *out, size_t cap)
 {
@@ -31,7 +33,9 @@ void cv_standard_key(const char *printed, char *out, size_t cap)
         "BSEN",  "BS",   "DINEN",  "DIN",   "NFEN",  "NF",      "UNE-EN", "UNEEN", "UNE",
         "SS-EN", "SSEN", "SS",     "PN-EN", "CSNEN", "SNEN",    "NEN-EN", "NS-EN", "SFS-EN",
         "DS/EN", "EN",   "AS/NZS", "ASNZS", "SANS",  "SIST-EN", "ONORMEN"};
-    for (size_t i = 0; i < sizeof(prefixes) / sizeof(prefixes[0]); i++) {
+    /* No prefix starts with 'I': the common "ISO..." key skips the loop (a hot path of the
+     * accreditation check). */
+    for (size_t i = 0; out[0] != 'I' && i < sizeof(prefixes) / sizeof(prefixes[0]); i++) {
         size_t pl = strlen(prefixes[i]);
         if (strncmp(out, prefixes[i], pl) == 0 &&
             (strncmp(out + pl, "ISO", 3) == 0 || strncmp(out + pl, "OHSAS", 5) == 0)) {
@@ -185,21 +189,33 @@ const char *cv_catalog_family(const struct cv_catalog *c, const char *printed)
     return c->items[idx].family;
 }
 
-bool cv_standard_covered_by(const struct cv_standard *std, const char *scope_entry)
+void cv_standard_keys_init(struct cv_standard_keys *k, const struct cv_standard *std)
 {
-    char entry[KEY_MAX], family[KEY_MAX], part[KEY_MAX];
+    cv_standard_key(std->family, k->family, sizeof(k->family));
+    cv_standard_key(std->id, k->part, sizeof(k->part));
+    strip_year(k->part);
+    k->part_len = strlen(k->part);
+}
+
+bool cv_standard_keys_cover(const struct cv_standard_keys *k, const char *scope_entry)
+{
+    char entry[KEY_MAX];
     cv_standard_key(scope_entry, entry, sizeof(entry));
     strip_year(entry);
     if (!*entry)
         return false;
-    cv_standard_key(std->family, family, sizeof(family));
-    cv_standard_key(std->id, part, sizeof(part));
-    strip_year(part);
-    if (strcmp(entry, family) == 0 || strcmp(entry, part) == 0)
+    if (strcmp(entry, k->family) == 0 || strcmp(entry, k->part) == 0)
         return true;
     /* A series name covers its parts: "ISO 8124" covers "ISO 8124-1". */
     size_t el = strlen(entry);
-    return strncmp(part, entry, el) == 0 && part[el] == '-';
+    return el < k->part_len && strncmp(k->part, entry, el) == 0 && k->part[el] == '-';
+}
+
+bool cv_standard_covered_by(const struct cv_standard *std, const char *scope_entry)
+{
+    struct cv_standard_keys k;
+    cv_standard_keys_init(&k, std);
+    return cv_standard_keys_cover(&k, scope_entry);
 }
 
 static const char *const route_names[] = {NULL, "ISO/IEC 17021-1", "ISO/IEC 17065", "ISO/IEC 17025",

@@ -404,11 +404,13 @@ pick_accreditation(const struct cv_cb *cb, const struct cv_standard *std, cv_dat
     const struct cv_cb_accreditation *best = NULL;
     int best_rank = -1;
     cv_date best_date = CV_DATE_NONE;
+    struct cv_standard_keys keys;
+    cv_standard_keys_init(&keys, std);
     for (size_t i = 0; i < cb->n_accreditations; i++) {
         const struct cv_cb_accreditation *a = &cb->accreditations[i];
         bool covers = false;
         for (size_t j = 0; j < a->n_standards && !covers; j++)
-            covers = cv_standard_covered_by(std, a->standards[j]);
+            covers = cv_standard_keys_cover(&keys, a->standards[j]);
         if (!covers)
             continue;
         int rank = 0;
