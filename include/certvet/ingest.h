@@ -3,6 +3,8 @@
 #ifndef CERTVET_INGEST_H
 #define CERTVET_INGEST_H
 
+#include <pthread.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "certvet/certificate.h"
@@ -25,6 +27,17 @@ struct cv_ingest {
     char (*pending_cb_keys)[2][CV_CB_KEY_LEN]; /* owned: behind pending[i].cb_keys */
     size_t n_pending;
     size_t written; /* records written so far */
+    /* Background writing (cv_ingest_background): a full batch is handed to 'writer', which alone
+     * uses 'store' until it is joined, while the next batch is built. */
+    bool background;
+    bool in_flight; /* a batch was handed over and not yet joined */
+    bool joinable;  /* 'writer' is a thread (else it ran inline) */
+    pthread_t writer;
+    struct cv_stored_cert *w_pending;    /* owned: the batch being written */
+    char **w_strings;                    /* owned strings behind it */
+    char (*w_cb_keys)[2][CV_CB_KEY_LEN]; /* owned keys behind it */
+    size_t w_n;                          /* its records */
+    int w_rc;                            /* its result, read after the join */
 };
 
 void cv_ingest_init(struct cv_ingest *in, struct cv_store *store, const struct cv_reference *refs,
@@ -36,7 +49,14 @@ void cv_ingest_init(struct cv_ingest *in, struct cv_store *store, const struct c
 int cv_ingest_add(struct cv_ingest *in, const struct cv_certificate *cert,
                   char id_out[CV_CERT_ID_LEN]);
 
-/* Writes what is pending (one MULTI/EXEC). On error nothing of the pending batch is written. */
+/* From now on a full batch is written by a second thread while cv_ingest_add builds the next
+ * one (`certvet import`: reading and checking overlap Redis' work). The caller must not use the
+ * store itself until cv_ingest_flush has returned. A batch's failure is returned by the
+ * cv_ingest_add (or cv_ingest_flush) after it; 'written' counts a batch once it is stored. */
+void cv_ingest_background(struct cv_ingest *in);
+
+/* Waits for the batch in the background, if any, then writes what is pending (one MULTI/EXEC).
+ * On error nothing of the failed batch, nor of any later one, is written. */
 int cv_ingest_flush(struct cv_ingest *in);
 
 /* Drops anything pending and frees. */

@@ -5,6 +5,7 @@
 #include <jansson.h>
 #include <stdio.h>
 
+#include "certvet/buf.h"
 #include "certvet/reader.h"
 #include "certvet/verify.h"
 
@@ -27,6 +28,18 @@ json_t *cv_verification_to_json(const struct cv_verification *v, const struct cv
  * YYYY-MM-DD). Reading it back with cv_json_to_certificate gives the same certificate. New
  * reference, NULL when out of memory. */
 json_t *cv_certificate_to_json(const struct cv_certificate *c);
+
+/* The same two as compact JSON text appended to 'b' (no NUL): byte for byte what
+ * json_dumps(JSON_COMPACT | JSON_PRESERVE_ORDER) writes for the objects above, without building
+ * them. Returns CV_OK; CV_ERR_INVALID when a string is not UTF-8 or a name is missing (the
+ * object functions return NULL then); CV_ERR_TOO_LARGE when 'b' reached its limit;
+ * CV_ERR_NOMEM. On error 'b' holds part of the text: the caller drops it. */
+int cv_verification_json_append(struct cv_buf *b, const struct cv_verification *v,
+                                const struct cv_certificate *c, const struct cv_record_loc *loc);
+int cv_certificate_json_append(struct cv_buf *b, const struct cv_certificate *c);
+
+/* One string as a JSON string (quotes included), as json_dumps writes it; same returns. */
+int cv_json_string_append(struct cv_buf *b, const char *s);
 
 struct cv_report; /* opaque */
 

@@ -267,6 +267,7 @@ int cv_cmd_import(int argc, char **argv)
     if (suppliers && import_suppliers(store, suppliers))
         goto out;
     cv_ingest_init(&run.ingest, store, &refs, "cli:import", as_of, batch);
+    cv_ingest_background(&run.ingest); /* Redis writes one batch while the next is read */
     run.progress = isatty(STDERR_FILENO);
     struct cv_reader_sink sink = {on_certificate, on_error, &run, refs.schema};
     for (int i = optind; i < argc && !run.store_failed; i++) {

@@ -11,6 +11,7 @@
 
 #include "certvet/error.h"
 #include "certvet/reader.h"
+#include "certvet/report.h"
 #include "internal.h"
 
 #define PROBLEM_BASE "https://certvet.example/problems/"
@@ -334,25 +335,12 @@ static void timestamp(char out[40])
     snprintf(out + n, 40 - n, ".%03ldZ", ts.tv_nsec / 1000000);
 }
 
-void cv_log(const char *level, const char *msg, json_t *fields)
+/* Writes one log line (and its newline) to standard error, cut at LOG_LINE_MAX. */
+static void log_write(char *line, size_t n)
 {
-    char ts[40];
-    timestamp(ts);
-    json_t *o = json_pack("{s:s, s:s, s:s}", "ts", ts, "level", level, "msg", msg);
-    if (o && fields)
-        json_object_update(o, fields);
-    json_decref(fields);
-    char *line = o ? json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(6)) : NULL;
-    json_decref(o);
-    if (!line) {
-        static const char oom[] = "{\"level\":\"error\",\"msg\":\"out of memory (log)\"}\n";
-        (void)!write(STDERR_FILENO, oom, sizeof(oom) - 1);
-        return;
-    }
-    size_t n = strlen(line);
     if (n > LOG_LINE_MAX)
         n = LOG_LINE_MAX;
-    line[n] = '\n'; /* json_dumps left room: the NUL is replaced */
+    line[n] = '\n'; /* the caller left room: the NUL is replaced */
     const char *p = line;
     size_t left = n + 1;
     while (left) {
@@ -364,20 +352,112 @@ void cv_log(const char *level, const char *msg, json_t *fields)
         p += w;
         left -= (size_t)w;
     }
+}
+
+static void log_oom(void)
+{
+    static const char oom[] = "{\"level\":\"error\",\"msg\":\"out of memory (log)\"}\n";
+    (void)!write(STDERR_FILENO, oom, sizeof(oom) - 1);
+}
+
+void cv_log(const char *level, const char *msg, json_t *fields)
+{
+    char ts[40];
+    timestamp(ts);
+    json_t *o = json_pack("{s:s, s:s, s:s}", "ts", ts, "level", level, "msg", msg);
+    if (o && fields)
+        json_object_update(o, fields);
+    json_decref(fields);
+    char *line = o ? json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(6)) : NULL;
+    json_decref(o);
+    if (!line) {
+        log_oom();
+        return;
+    }
+    log_write(line, strlen(line)); /* json_dumps left room for the newline */
     free(line);
 }
 
+/* A real as json_dumps writes it with JSON_REAL_PRECISION(6) (Jansson's jsonp_dtostr): "%.6g",
+ * ".0" added when it would read back as an integer, no '+' or leading zeros in the exponent. */
+static size_t real_text(double v, char *out, size_t cap)
+{
+    int r = snprintf(out, cap, "%.6g", v);
+    if (r < 0 || (size_t)r + 3 >= cap)
+        return 0;
+    size_t n = (size_t)r;
+    if (!strchr(out, '.') && !strchr(out, 'e')) {
+        memcpy(out + n, ".0", 3);
+        n += 2;
+    }
+    char *e = strchr(out, 'e');
+    if (e) {
+        char *start = e + 1, *end = start + 1;
+        if (*start == '-')
+            start++;
+        while (*end == '0')
+            end++;
+        if (end != start) {
+            memmove(start, end, n - (size_t)(end - out) + 1);
+            n -= (size_t)(end - start);
+        }
+    }
+    return n;
+}
+
+/* The request line of every answer, written as text (the same bytes cv_log gives for these
+ * fields): it is on every request's path, and building a Jansson object for it cost more than
+ * the rest of a cache hit's JSON work (docs/BENCHMARKS.md). */
 void cv_log_request(const struct cv_request *rq, double seconds, const char *termination)
 {
     const char *route = rq->route == CV_NO_ROUTE ? "unmatched" : cv_routes[rq->route].name;
     const char *level = rq->status >= 500 ? "error" : rq->status == 0 ? "warning" : "info";
-    json_t *f = json_pack(
-        "{s:s, s:s, s:i, s:f, s:s, s:o}", "method", rq->method, "route", route, "status",
-        (int)rq->status, "duration_ms", (double)(long long)(seconds * 1e6 + 0.5) / 1e3,
-        "request_id", rq->request_id, "key", rq->key ? json_string(rq->key->name) : json_null());
-    if (f && termination)
-        json_object_set_new(f, "termination", json_string(termination));
-    cv_log(level, "request", f);
+    char ts[40], num[48];
+    struct cv_buf b;
+    int rc;
+    timestamp(ts);
+    cv_buf_init(&b, LOG_LINE_MAX + 1);
+    rc = cv_buf_reserve(&b, 512);
+#define LIT(s) (rc = rc ? rc : cv_buf_append(&b, s, sizeof(s) - 1))
+#define STR(s) (rc = rc ? rc : cv_json_string_append(&b, s))
+    LIT("{\"ts\":");
+    STR(ts);
+    LIT(",\"level\":");
+    STR(level);
+    LIT(",\"msg\":\"request\",\"method\":");
+    STR(rq->method);
+    LIT(",\"route\":");
+    STR(route);
+    LIT(",\"status\":");
+    snprintf(num, sizeof(num), "%d", (int)rq->status);
+    rc = rc ? rc : cv_buf_append(&b, num, strlen(num));
+    LIT(",\"duration_ms\":");
+    size_t n = real_text((double)(long long)(seconds * 1e6 + 0.5) / 1e3, num, sizeof(num));
+    rc = rc ? rc : n ? cv_buf_append(&b, num, n) : CV_ERR_INVALID;
+    LIT(",\"request_id\":");
+    STR(rq->request_id);
+    LIT(",\"key\":");
+    if (rq->key)
+        STR(rq->key->name);
+    else
+        LIT("null");
+    if (termination) {
+        LIT(",\"termination\":");
+        STR(termination);
+    }
+    LIT("}");
+    rc = rc ? rc : cv_buf_append(&b, "", 1); /* room for the newline */
+#undef LIT
+#undef STR
+    if (rc == CV_OK && !b.overflow)
+        log_write(b.data, b.len - 1);
+    else if (b.overflow && b.len > LOG_LINE_MAX)
+        log_write(b.data, LOG_LINE_MAX); /* cut, as cv_log cuts */
+    else if (rc == CV_ERR_NOMEM)
+        log_oom();
+    else
+        cv_log(level, "request", NULL); /* a field Jansson would refuse: the line without them */
+    cv_buf_cleanup(&b);
 }
 
 void cv_csv_cell(struct cv_buf *b, const char *s, bool last)

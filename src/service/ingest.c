@@ -40,14 +40,77 @@ static void drop_pending(struct cv_ingest *in)
     in->n_pending = 0;
 }
 
+static void *writer_main(void *arg)
+{
+    struct cv_ingest *in = arg;
+    in->w_rc = cv_store_put_certificates(in->store, in->w_pending, in->w_n, in->actor);
+    return NULL;
+}
+
+/* Joins the batch in the background: counts it when it was stored, frees its strings. Returns
+ * its result (CV_OK when there was none). */
+static int wait_writer(struct cv_ingest *in)
+{
+    if (!in->in_flight)
+        return CV_OK;
+    if (in->joinable)
+        pthread_join(in->writer, NULL);
+    in->in_flight = in->joinable = false;
+    int rc = in->w_rc;
+    if (!rc)
+        in->written += in->w_n;
+    for (size_t i = 0; i < in->w_n * STRINGS_PER_RECORD; i++)
+        free(in->w_strings[i]);
+    in->w_n = 0;
+    return rc;
+}
+
+void cv_ingest_background(struct cv_ingest *in)
+{
+    in->background = true;
+}
+
+/* A full batch: written now, or handed to the writer thread (the pending arrays are swapped with
+ * the writer's, so building the next batch never touches what it writes). */
+static int flush_full(struct cv_ingest *in)
+{
+    if (!in->background)
+        return cv_ingest_flush(in);
+    int rc = wait_writer(in);
+    if (rc) {
+        drop_pending(in);
+        return rc;
+    }
+    struct cv_stored_cert *p = in->w_pending;
+    char **st = in->w_strings;
+    char(*k)[2][CV_CB_KEY_LEN] = in->w_cb_keys;
+    in->w_pending = in->pending;
+    in->w_strings = in->pending_strings;
+    in->w_cb_keys = in->pending_cb_keys;
+    in->w_n = in->n_pending;
+    in->pending = p; /* NULL the first time: cv_ingest_add allocates */
+    in->pending_strings = st;
+    in->pending_cb_keys = k;
+    in->n_pending = 0;
+    in->in_flight = true;
+    in->joinable = pthread_create(&in->writer, NULL, writer_main, in) == 0;
+    if (!in->joinable)
+        writer_main(in); /* no thread: the same work, inline */
+    return CV_OK;
+}
+
 void cv_ingest_cleanup(struct cv_ingest *in)
 {
     if (!in)
         return;
+    wait_writer(in);
     drop_pending(in);
     free(in->pending);
     free(in->pending_strings);
     free(in->pending_cb_keys);
+    free(in->w_pending);
+    free(in->w_strings);
+    free(in->w_cb_keys);
     memset(in, 0, sizeof(*in));
 }
 
@@ -140,7 +203,10 @@ int cv_ingest_add(struct cv_ingest *in, const struct cv_certificate *cert,
     struct cv_verify_options opt;
     int rc = CV_OK;
 
-    if (!in->pending) {
+    if (!in->pending || !in->pending_strings || !in->pending_cb_keys) {
+        free(in->pending);
+        free(in->pending_strings);
+        free(in->pending_cb_keys);
         in->pending = calloc(in->max_batch, sizeof(*in->pending));
         in->pending_strings = calloc(in->max_batch * STRINGS_PER_RECORD, sizeof(char *));
         in->pending_cb_keys = calloc(in->max_batch, sizeof(*in->pending_cb_keys));
@@ -187,15 +253,20 @@ int cv_ingest_add(struct cv_ingest *in, const struct cv_certificate *cert,
         .invalid = v.verdict == CV_VERDICT_INVALID,
     };
     if (in->n_pending == in->max_batch)
-        rc = cv_ingest_flush(in);
+        rc = flush_full(in);
     return rc;
 }
 
 int cv_ingest_flush(struct cv_ingest *in)
 {
+    int rc = wait_writer(in);
+    if (rc) {
+        drop_pending(in);
+        return rc;
+    }
     if (!in->n_pending)
         return CV_OK;
-    int rc = cv_store_put_certificates(in->store, in->pending, in->n_pending, in->actor);
+    rc = cv_store_put_certificates(in->store, in->pending, in->n_pending, in->actor);
     if (!rc)
         in->written += in->n_pending;
     drop_pending(in);
@@ -237,9 +308,13 @@ static int cache_key(const struct cv_reference *refs, const struct cv_certificat
     }
     cv_sha256_final(&h, d);
     free(text);
+    static const char hex[] = "0123456789abcdef";
     size_t off = (size_t)snprintf(key, cap, "vcache:");
-    for (int i = 0; i < 20 && off + 2 < cap; i++, off += 2)
-        snprintf(key + off, cap - off, "%02x", d[i]);
+    for (int i = 0; i < 20 && off + 2 < cap; i++, off += 2) {
+        key[off] = hex[d[i] >> 4];
+        key[off + 1] = hex[d[i] & 15];
+    }
+    key[off < cap ? off : cap - 1] = '\0';
     return CV_OK;
 }
 
