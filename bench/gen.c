@@ -1,9 +1,10 @@
 /* Benchmark data generator: a seeded, reproducible set of synthetic certificates (CSV and JSON
  * lines with the same records, shaped like fixtures/sample/), the listing of the invented
  * certification bodies they name (real accreditation bodies and standards from config/), and
- * one certificate for the HTTP benchmarks. Exactly 'due' certificates expire within 90 days of
- * the as_of date (what the nightly scan reads); every other one is neither expiring nor
- * surveillance-due on that date. Usage: gen OUTDIR N SUPPLIERS DUE SEED */
+ * one certificate for the HTTP benchmarks (one.json, and one-nosup.json without its supplier).
+ * Exactly 'due' certificates expire within 90 days of the as_of date (what the nightly scan reads);
+ * every other one is neither expiring nor surveillance-due on that date. Usage: gen OUTDIR N
+ * SUPPLIERS DUE SEED */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -253,7 +254,9 @@ static void make_cert(struct cert *c, long i, long n, long n_suppliers, long due
             *p = (char)(*p - 'A' + 'a');
     snprintf(c->scope, sizeof(c->scope), scopes[pick(N_SCOPES)], lower);
 
-    /* due ones are spread evenly: exactly 'due' of the n records */
+    /* due ones are spread evenly: exactly 'due' of the n records; no other one is invalid (the
+     * nightly scan also reads the invalid index), so the scan reads exactly 'due' records */
+    long suspended_on = days_from_civil(2026, 6, 1); /* the listing's status_date */
     int is_due = due > 0 && (i * due) / n != ((i + 1) * due) / n;
     long issue, expiry;
     if (is_due) {
@@ -261,7 +264,9 @@ static void make_cert(struct cert *c, long i, long n, long n_suppliers, long due
         issue = plus_years(expiry, -3) + 1;
     } else {
         issue = as_of - 1 - (long)pick(900);
-        expiry = plus_years(issue, 3) - 1; /* at least as_of + 195 */
+        if (cbs[cbi].suspended && issue >= suspended_on)
+            issue = suspended_on - 1 - (long)pick(300); /* issued before: a warning, not invalid */
+        expiry = plus_years(issue, 3) - 1;              /* at least as_of + 195 */
     }
     civil(issue, c->issue);
     civil(expiry, c->expiry);
@@ -291,12 +296,14 @@ int main(int argc, char **argv)
     make_cbs();
     write_listing(dir);
 
-    char pcsv[4096], pjson[4096], pone[4096];
+    char pcsv[4096], pjson[4096], pone[4096], pnosup[4096];
     snprintf(pcsv, sizeof(pcsv), "%s/certs.csv", dir);
     snprintf(pjson, sizeof(pjson), "%s/certs.jsonl", dir);
     snprintf(pone, sizeof(pone), "%s/one.json", dir);
+    snprintf(pnosup, sizeof(pnosup), "%s/one-nosup.json", dir);
     FILE *fc = fopen(pcsv, "w"), *fj = fopen(pjson, "w"), *fo = fopen(pone, "w");
-    if (!fc || !fj || !fo) {
+    FILE *fn = fopen(pnosup, "w");
+    if (!fc || !fj || !fo || !fn) {
         perror(dir);
         return 2;
     }
@@ -347,10 +354,16 @@ int main(int argc, char **argv)
                  c.scope, c.original, c.issue, c.expiry, audits);
         fputs(line, fj);
         fputc('\n', fj);
-        if (i == 0)
+        if (i == 0) {
             fprintf(fo, "%s\n", line);
+            /* the same certificate without a supplier: no supplier record to read */
+            char *sup = strstr(line, "\"supplier_id\": ");
+            char *next = sup ? strstr(sup, ", \"certification_body\"") : NULL;
+            if (next)
+                fprintf(fn, "%.*s%s\n", (int)(sup - line), line, next + 2);
+        }
     }
-    if (fclose(fc) || fclose(fj) || fclose(fo)) {
+    if (fclose(fc) || fclose(fj) || fclose(fo) || fclose(fn)) {
         perror("gen: write");
         return 2;
     }

@@ -1,12 +1,15 @@
 /* Ceiling (d) of SPEC 11: writes, as Redis protocol for `redis-cli --pipe`, the same records and
  * index entries that `certvet import` writes for a certificate file (src/store/store.c
  * cv_store_put_certificates, docs/STORAGE.md): per record SET of the record JSON, SADD to the
- * supplier's set, HSET of the link, ZADD in both due-date indexes and XADD of a change entry; per
+ * supplier's set, HSET of the link, ZADD in both due-date indexes, SADD or SREM in the invalid
+ * index, SADD to the certification body's index (name key, and id key when given) and XADD of a
+ * change entry; per
  * batch of 1,000 a MULTI ... EXEC around them and one XTRIM. Only the read before each batch
  * (HMGET of the links) is left out. Records are built as src/service/ingest.c builds them.
  * Usage: resp CONFIG_DIR LISTING AS_OF FILE > out.resp */
 #define _POSIX_C_SOURCE 200809L
 #include <jansson.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -97,6 +100,18 @@ static int on_cert(void *ctx, struct cv_certificate *cert, const struct cv_recor
         snprintf(score, sizeof(score), "%ld", (long)days[i]);
         const char *zadd[] = {"ZADD", index[i], score, id};
         cmd(4, zadd);
+    }
+    const char *mark[] = {v.verdict == CV_VERDICT_INVALID ? "SADD" : "SREM", P "index:invalid", id};
+    cmd(3, mark);
+    char cb_keys[2][CV_CB_KEY_LEN];
+    bool has_key[2] = {cv_cb_name_key(cert->cb_name, cb_keys[0]),
+                       cv_cb_id_key(cert->cb_id, cb_keys[1])};
+    for (int i = 0; i < 2; i++) {
+        if (!has_key[i] || !*cb_keys[i])
+            continue;
+        snprintf(k, sizeof(k), P "index:cb:%s", cb_keys[i]);
+        const char *sadd[] = {"SADD", k, id};
+        cmd(3, sadd);
     }
     const char *xadd[] = {
         "XADD",   P "stream:changes", "*",    "at",          r->now, "actor", "cli:import",
