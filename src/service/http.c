@@ -327,12 +327,28 @@ void cv_request_id_init(struct cv_request *rq, const char *from_client)
 
 static void timestamp(char out[40])
 {
+    /* The date and time to the second are formatted once per second and thread: every request
+     * logs a line. */
+    static _Thread_local time_t last_s = -1;
+    static _Thread_local char last[32];
+    static _Thread_local size_t last_n;
     struct timespec ts;
-    struct tm tm;
     clock_gettime(CLOCK_REALTIME, &ts);
-    gmtime_r(&ts.tv_sec, &tm);
-    size_t n = strftime(out, 40, "%Y-%m-%dT%H:%M:%S", &tm);
-    snprintf(out + n, 40 - n, ".%03ldZ", ts.tv_nsec / 1000000);
+    if (ts.tv_sec != last_s) {
+        struct tm tm;
+        gmtime_r(&ts.tv_sec, &tm);
+        last_n = strftime(last, sizeof(last), "%Y-%m-%dT%H:%M:%S", &tm);
+        last_s = ts.tv_sec;
+    }
+    long ms = ts.tv_nsec / 1000000;
+    memcpy(out, last, last_n);
+    char *p = out + last_n;
+    p[0] = '.';
+    p[1] = (char)('0' + ms / 100);
+    p[2] = (char)('0' + ms / 10 % 10);
+    p[3] = (char)('0' + ms % 10);
+    p[4] = 'Z';
+    p[5] = '\0';
 }
 
 /* Writes one log line (and its newline) to standard error, cut at LOG_LINE_MAX. */
@@ -432,7 +448,27 @@ void cv_log_request(const struct cv_request *rq, double seconds, const char *ter
     snprintf(num, sizeof(num), "%d", (int)rq->status);
     rc = rc ? rc : cv_buf_append(&b, num, strlen(num));
     LIT(",\"duration_ms\":");
-    size_t n = real_text((double)(long long)(seconds * 1e6 + 0.5) / 1e3, num, sizeof(num));
+    long long us = (long long)(seconds * 1e6 + 0.5);
+    size_t n;
+    if (us >= 0 && us < 1000000) {
+        /* below a second the value has at most 6 significant digits: "%.6g" of us / 1000 is
+         * the exact decimal, written without the float formatter */
+        n = (size_t)snprintf(num, sizeof(num), "%lld", us / 1000);
+        int frac = (int)(us % 1000);
+        num[n++] = '.';
+        if (!frac) {
+            num[n++] = '0';
+        } else {
+            char d[3] = {(char)('0' + frac / 100), (char)('0' + frac / 10 % 10),
+                         (char)('0' + frac % 10)};
+            int keep = d[2] != '0' ? 3 : d[1] != '0' ? 2 : 1;
+            memcpy(num + n, d, (size_t)keep);
+            n += (size_t)keep;
+        }
+        num[n] = '\0';
+    } else {
+        n = real_text((double)us / 1e3, num, sizeof(num));
+    }
     rc = rc ? rc : n ? cv_buf_append(&b, num, n) : CV_ERR_INVALID;
     LIT(",\"request_id\":");
     STR(rq->request_id);
