@@ -155,7 +155,12 @@ void cv_store_failed_respond(struct cv_request *rq, int rc, const char *what)
         const char *why = ts && ts->store ? cv_store_errstr(ts->store) : "";
         /* Redis answers MISCONF when it cannot persist writes (the append-only file's disk is
          * full or failing): say so to the client, and to the operator with Redis's words. */
-        if (strstr(why, "MISCONF")) {
+        if (strstr(why, "replicas confirmed")) {
+            cv_http_problem(rq, CV_P_STORE, NULL, false,
+                            "the write reached the store (Redis) but not enough replicas "
+                            "confirmed it in time, so it is not acknowledged; retry (writes are "
+                            "idempotent)");
+        } else if (strstr(why, "MISCONF")) {
             cv_log("error", "store refuses writes", json_pack("{s:s}", "detail", why));
             cv_http_problem(rq, CV_P_STORE, NULL, false,
                             "the store (Redis) refuses writes: it cannot persist them (its disk "

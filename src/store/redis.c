@@ -31,6 +31,7 @@ struct cv_redis {
     bool unsent;                        /* commands appended but not yet written */
     bool sigpipe_ignored;               /* SIGPIPE was SIG_IGN when we connected */
     bool connected_once;
+    bool demoted;          /* a READONLY reply: dropped once the pipeline is read */
     long long retry_at_ms; /* monotonic clock; no reconnection attempt before (0: none) */
     int backoff_ms;
     char last_connect_error[CV_REDIS_ERRSTR_MAX];
@@ -223,6 +224,85 @@ static int parse_unix(const char *s, struct cv_redis_url *u, char *err, size_t c
     return CV_OK;
 }
 
+/* "[[user]:password@]host[:port][,host[:port]]...[/master[/db]][?wait=N]" after
+ * "redis-sentinel://". Each host goes through parse_tcp's checks. */
+static int parse_sentinel(const char *s, struct cv_redis_url *u, char *err, size_t cap)
+{
+    size_t alen = strcspn(s, "/?#");
+    const char *at = NULL, *hosts = s, *p;
+    char item[CV_REDIS_HOST_MAX + 16];
+
+    u->sentinel = true;
+    snprintf(u->master, sizeof(u->master), "mymaster");
+    if (s[alen] == '#')
+        return url_error(err, cap, CV_ERR_USAGE, "redis-sentinel:// URLs take no fragment");
+    for (size_t i = 0; i < alen; i++)
+        if (s[i] == '@')
+            at = s + i;
+    if (at) {
+        struct cv_redis_url creds;
+        char userinfo[2 * CV_REDIS_SECRET_MAX + 8];
+        int n = snprintf(userinfo, sizeof(userinfo), "%.*s@x", (int)(at - s), s);
+        if (n < 0 || (size_t)n >= sizeof(userinfo) || parse_tcp(userinfo, &creds, err, cap))
+            return url_error(err, cap, CV_ERR_USAGE, "bad user name or password");
+        memcpy(u->user, creds.user, sizeof(u->user));
+        memcpy(u->password, creds.password, sizeof(u->password));
+        memset(&creds, 0, sizeof(creds));
+        memset(userinfo, 0, sizeof(userinfo));
+        hosts = at + 1;
+    }
+    for (p = hosts; p < s + alen;) {
+        size_t len = strcspn(p, ",/?#");
+        struct cv_redis_url one;
+        if (len == 0 || len >= sizeof(item) - 1)
+            return url_error(err, cap, CV_ERR_USAGE, "a Sentinel address is empty or too long");
+        if (u->n_sentinels == CV_REDIS_SENTINELS_MAX)
+            return url_error(err, cap, CV_ERR_USAGE, "at most 8 Sentinels");
+        memcpy(item, p, len);
+        item[len] = '\0';
+        memset(&one, 0, sizeof(one));
+        one.port = 26379;
+        if (parse_tcp(item, &one, err, cap))
+            return CV_ERR_USAGE;
+        memcpy(u->sentinel_host[u->n_sentinels], one.host, sizeof(one.host));
+        u->sentinel_port[u->n_sentinels++] = one.port;
+        p += len;
+        if (*p == ',')
+            p++;
+    }
+    if (u->n_sentinels == 0)
+        return url_error(err, cap, CV_ERR_USAGE, "no Sentinel address");
+    p = s + alen;
+    if (*p == '/') {
+        size_t len = strcspn(++p, "/?#");
+        if (len >= sizeof(u->master))
+            return url_error(err, cap, CV_ERR_USAGE, "master name too long");
+        if (len) {
+            memcpy(u->master, p, len);
+            u->master[len] = '\0';
+        }
+        p += len;
+        if (*p == '/') {
+            size_t dlen = strcspn(++p, "?#");
+            if (parse_int(p, dlen, 0, CV_REDIS_DB_MAX, &u->db))
+                return url_error(err, cap, CV_ERR_USAGE, "database must be a number");
+            p += dlen;
+        }
+    }
+    if (*p == '?') {
+        p++;
+        if (strncmp(p, "wait=", 5) ||
+            parse_int(p + 5, strcspn(p + 5, "&#"), 0, CV_REDIS_WAIT_MAX, &u->wait_replicas) ||
+            p[5 + strcspn(p + 5, "&#")] != '\0')
+            return url_error(err, cap, CV_ERR_USAGE, "the only query parameter is wait=0..16");
+    } else if (*p) {
+        return url_error(err, cap, CV_ERR_USAGE, "unexpected text after the master name");
+    }
+    snprintf(u->host, sizeof(u->host), "%s", u->sentinel_host[0]); /* until a Sentinel answers */
+    u->port = 6379;
+    return CV_OK;
+}
+
 int cv_redis_parse_url(const char *url, struct cv_redis_url *u, char *err, size_t cap)
 {
     memset(u, 0, sizeof(*u));
@@ -239,7 +319,10 @@ int cv_redis_parse_url(const char *url, struct cv_redis_url *u, char *err, size_
         return parse_tcp(url + 8, u, err, cap);
     if (!strncasecmp(url, "unix://", 7))
         return parse_unix(url + 7, u, err, cap);
-    return url_error(err, cap, CV_ERR_USAGE, "unknown scheme (redis:// or unix://)");
+    if (!strncasecmp(url, "redis-sentinel://", 17))
+        return parse_sentinel(url + 17, u, err, cap);
+    return url_error(err, cap, CV_ERR_USAGE,
+                     "unknown scheme (redis://, unix:// or redis-sentinel://)");
 }
 
 /* ---- errors and counters ----------------------------------------------------------------- */
@@ -316,6 +399,7 @@ static void drop(struct cv_redis *r)
     r->c = NULL;
     r->pending = 0;
     r->unsent = false;
+    r->demoted = false;
 }
 
 /* Turns the context's error into ours and drops the connection. 'saved_errno' is errno right
@@ -433,12 +517,92 @@ static int handshake_command(struct cv_redis *r, int argc, const char **argv, co
     return CV_OK;
 }
 
+static void set_where(struct cv_redis *r)
+{
+    if (r->url.unix_socket)
+        snprintf(r->where, sizeof(r->where), "unix:%s", r->url.path);
+    else if (strchr(r->url.host, ':'))
+        snprintf(r->where, sizeof(r->where), "[%s]:%d", r->url.host, r->url.port);
+    else
+        snprintf(r->where, sizeof(r->where), "%s:%d", r->url.host, r->url.port);
+}
+
+/* Asks the Sentinels, in order, for the current primary (SENTINEL get-master-addr-by-name) and
+ * points url.host and url.port at it. */
+static int ask_sentinels(struct cv_redis *r)
+{
+    char why[CV_REDIS_ERRSTR_MAX] = "no Sentinel answered";
+    for (int i = 0; i < r->url.n_sentinels; i++) {
+        redisContext *c =
+            redisConnectWithTimeout(r->url.sentinel_host[i], r->url.sentinel_port[i], r->timeout);
+        redisReply *rep = NULL;
+        if (c && !c->err && redisSetTimeout(c, r->timeout) == REDIS_OK)
+            rep = redisCommand(c, "SENTINEL get-master-addr-by-name %s", r->url.master);
+        r->commands++;
+        if (rep && rep->type == REDIS_REPLY_ARRAY && rep->elements == 2 &&
+            rep->element[0]->type == REDIS_REPLY_STRING &&
+            rep->element[1]->type == REDIS_REPLY_STRING &&
+            rep->element[0]->len < sizeof(r->url.host)) {
+            int port = atoi(rep->element[1]->str);
+            if (port > 0 && port <= 65535) {
+                snprintf(r->url.host, sizeof(r->url.host), "%s", rep->element[0]->str);
+                r->url.port = port;
+                set_where(r);
+                freeReplyObject(rep);
+                redisFree(c);
+                return CV_OK;
+            }
+        }
+        snprintf(why, sizeof(why), "Sentinel %s:%d: %s", r->url.sentinel_host[i],
+                 r->url.sentinel_port[i],
+                 !c || c->err                            ? (c ? c->errstr : "out of memory")
+                 : rep && rep->type == REDIS_REPLY_ERROR ? rep->str
+                                                         : "does not know the master");
+        if (rep)
+            freeReplyObject(rep);
+        if (c)
+            redisFree(c);
+    }
+    connect_failed(r, "redis-sentinel %s: %s", r->url.master, why);
+    return CV_ERR_UNAVAILABLE;
+}
+
+/* With Sentinels: the server we reached must be the primary (a Sentinel may not have noticed a
+ * failover yet). */
+static int check_primary(struct cv_redis *r)
+{
+    const char *role[] = {"ROLE"};
+    redisReply *rep = NULL;
+    int rc;
+
+    if (redisAppendCommandArgv(r->c, 1, role, NULL) != REDIS_OK)
+        return io_fail(r, "ROLE", errno);
+    r->commands++;
+    r->unsent = true;
+    rc = read_one(r, &rep);
+    if (rc)
+        return rc;
+    bool primary = rep->type == REDIS_REPLY_ARRAY && rep->elements > 0 &&
+                   rep->element[0]->type == REDIS_REPLY_STRING &&
+                   !strcmp(rep->element[0]->str, "master");
+    freeReplyObject(rep);
+    if (!primary) {
+        connect_failed(r, "redis %s: the Sentinels' primary of %s is not a primary (yet)", r->where,
+                       r->url.master);
+        drop(r);
+        return CV_ERR_UNAVAILABLE;
+    }
+    return CV_OK;
+}
+
 static int connect_now(struct cv_redis *r)
 {
     struct sigaction sa;
     redisContext *c;
     int rc;
 
+    if (r->url.sentinel && ask_sentinels(r))
+        return CV_ERR_UNAVAILABLE;
     if (r->url.unix_socket)
         c = redisConnectUnixWithTimeout(r->url.path, r->timeout);
     else
@@ -478,7 +642,7 @@ static int connect_now(struct cv_redis *r)
         if (rc)
             return rc;
     }
-    return CV_OK;
+    return r->url.sentinel ? check_primary(r) : CV_OK;
 }
 
 /* Makes sure there is a connection, reconnecting when there is none, unless a reconnection failed
@@ -534,12 +698,7 @@ int cv_redis_new(const char *url, int timeout_ms, struct cv_redis **out, char *e
         timeout_ms = DEFAULT_TIMEOUT_MS;
     r->timeout.tv_sec = timeout_ms / 1000;
     r->timeout.tv_usec = (timeout_ms % 1000) * 1000;
-    if (r->url.unix_socket)
-        snprintf(r->where, sizeof(r->where), "unix:%s", r->url.path);
-    else if (strchr(r->url.host, ':'))
-        snprintf(r->where, sizeof(r->where), "[%s]:%d", r->url.host, r->url.port);
-    else
-        snprintf(r->where, sizeof(r->where), "%s:%d", r->url.host, r->url.port);
+    set_where(r);
     rc = ensure_connected(r);
     if (rc && err && cap)
         snprintf(err, cap, "%s", r->errstr);
@@ -615,13 +774,47 @@ int cv_redis_read(struct cv_redis *r, struct cv_reply **out)
     r->pending--;
     if (rep->type == REDIS_REPLY_ERROR) {
         fail(r, CV_ERR_UNAVAILABLE, "redis %s: %.*s", r->where, (int)rep->len, rep->str);
+        /* The primary was demoted by a failover: the next command asks the Sentinels again. */
+        if (r->url.sentinel && rep->len >= 8 && !memcmp(rep->str, "READONLY", 8))
+            r->demoted = true;
         freeReplyObject(rep);
+        if (r->demoted && r->pending == 0)
+            drop(r);
         return CV_ERR_UNAVAILABLE;
     }
     if (out)
         *out = (struct cv_reply *)rep;
     else
         freeReplyObject(rep);
+    return CV_OK;
+}
+
+int cv_redis_sync_replicas(struct cv_redis *r)
+{
+    char n[16], ms[24];
+    const char *wait[] = {"WAIT", n, ms};
+    struct cv_reply *rep = NULL;
+    int rc;
+
+    if (r->url.wait_replicas <= 0)
+        return CV_OK;
+    snprintf(n, sizeof(n), "%d", r->url.wait_replicas);
+    snprintf(ms, sizeof(ms), "%ld",
+             (long)(r->timeout.tv_sec * 1000 + r->timeout.tv_usec / 1000) / 2 + 1);
+    rc = cv_redis_command(r, &rep, 3, wait, NULL);
+    if (rc)
+        return rc;
+    long long got = cv_reply_integer(rep);
+    cv_reply_free(rep);
+    if (got < r->url.wait_replicas) {
+        fail(r, CV_ERR_UNAVAILABLE, "redis %s: %lld of %d replicas confirmed the write", r->where,
+             got, r->url.wait_replicas);
+        /* A primary whose replicas left may have been failed over without knowing it yet (the
+         * Sentinels demote it later): ask the Sentinels again on the next command. */
+        if (r->url.sentinel)
+            drop(r);
+        return CV_ERR_UNAVAILABLE;
+    }
     return CV_OK;
 }
 

@@ -16,9 +16,21 @@
 #define CV_REDIS_DB_MAX     1000000
 #define CV_REDIS_ERRSTR_MAX 512
 
+#define CV_REDIS_SENTINELS_MAX 8   /* Sentinels in one redis-sentinel:// URL */
+#define CV_REDIS_MASTER_MAX    128 /* bytes of a Sentinel master name with the NUL */
+#define CV_REDIS_WAIT_MAX      16  /* replicas a write may wait for */
+
 /* A parsed connection URL (see cv_store_config.url). */
 struct cv_redis_url {
-    bool unix_socket;                   /* true: 'path'; false: 'host' and 'port' */
+    bool unix_socket; /* true: 'path'; false: 'host' and 'port' */
+    /* redis-sentinel://: 'host' and 'port' are the current primary, asked of the Sentinels on
+     * every (re)connection; a primary that became a replica is left for the new one. */
+    bool sentinel;
+    int n_sentinels;
+    char sentinel_host[CV_REDIS_SENTINELS_MAX][CV_REDIS_HOST_MAX];
+    int sentinel_port[CV_REDIS_SENTINELS_MAX];
+    char master[CV_REDIS_MASTER_MAX];   /* the Sentinels' name of the primary */
+    int wait_replicas;                  /* ?wait=N: writes confirmed by N replicas (WAIT) */
     char host[CV_REDIS_HOST_MAX];       /* IPv6 literals without their brackets */
     int port;                           /* 1..65535, default 6379 */
     char path[CV_REDIS_PATH_MAX];       /* absolute path of the socket */
@@ -28,10 +40,13 @@ struct cv_redis_url {
 };
 
 /* Parses 'url': "redis://[[user]:password@]host[:port][/db]" (user and password percent-decoded;
- * "redis://secret@host" also means a password, as redis-cli reads it) or
- * "unix:///absolute/path[?db=N&password=P&user=U]". Returns CV_OK, CV_ERR_USAGE for a malformed
- * URL or CV_ERR_UNSUPPORTED for "rediss://" (TLS), with a message in 'err' that never contains the
- * password. */
+ * "redis://secret@host" also means a password, as redis-cli reads it),
+ * "unix:///absolute/path[?db=N&password=P&user=U]", or
+ * "redis-sentinel://[[user]:password@]host[:port][,host[:port]]...[/master[/db]][?wait=N]"
+ * (Sentinels, default port 26379, master name default "mymaster"; user and password are the
+ * primary's; wait=N makes every write wait until N replicas have it). Returns CV_OK, CV_ERR_USAGE
+ * for a malformed URL or CV_ERR_UNSUPPORTED for "rediss://" (TLS), with a message in 'err' that
+ * never contains the password. */
 int cv_redis_parse_url(const char *url, struct cv_redis_url *u, char *err, size_t cap);
 
 /* One connection that reconnects by itself. Not thread-safe. */
@@ -51,6 +66,11 @@ void cv_redis_clear_error(struct cv_redis *r);
 /* Records an error found by the caller (first error wins); returns 'rc'. Not counted in stats. */
 int cv_redis_set_error(struct cv_redis *r, int rc, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+
+/* After a write: with ?wait=N, WAIT until N replicas acknowledged everything written on this
+ * connection (bounded by the timeout), so that a failover loses nothing that was acknowledged.
+ * CV_OK at once without ?wait; CV_ERR_UNAVAILABLE when fewer replicas confirmed in time. */
+int cv_redis_sync_replicas(struct cv_redis *r);
 
 /* Counters since cv_redis_new: commands sent, failures (connection, timeout, error replies,
  * oversized replies), successful reconnections after the first connection. */

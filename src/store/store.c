@@ -206,6 +206,9 @@ static int finish_transaction(struct cv_store *s, size_t queued, bool *aborted)
             goto out;
         }
     }
+    /* With replicas to wait for (redis-sentinel://...?wait=N), the write is acknowledged only
+     * once they have it: a failover then loses nothing that was acknowledged. */
+    rc = cv_redis_sync_replicas(s->r);
 out:
     cv_reply_free(exec);
     return rc;

@@ -270,6 +270,55 @@ static void test_url_errors_hide_password(void **state)
     assert_non_null(strstr(err, "host"));
 }
 
+/* redis-sentinel:// URLs: the Sentinels (default port 26379), the master name (default
+ * "mymaster"), the primary's credentials and database, ?wait=N. */
+static void test_url_sentinel(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *url;
+        int rc, n, port1, db, wait;
+        const char *host0, *master, *password;
+    } cases[] = {
+        {"redis-sentinel://s1", CV_OK, 1, 0, 0, 0, "s1", "mymaster", ""},
+        {"redis-sentinel://:pw@s1:5000,s2/cv-main/3?wait=1", CV_OK, 2, 26379, 3, 1, "s1", "cv-main",
+         "pw"},
+        {"redis-sentinel://[::1]:26380/m", CV_OK, 1, 0, 0, 0, "::1", "m", ""},
+        {"redis-sentinel://", CV_ERR_USAGE, 0, 0, 0, 0, NULL, NULL, NULL},
+        {"redis-sentinel://s1,,s2", CV_ERR_USAGE, 0, 0, 0, 0, NULL, NULL, NULL},
+        {"redis-sentinel://s1/m?wait=17", CV_ERR_USAGE, 0, 0, 0, 0, NULL, NULL, NULL},
+        {"redis-sentinel://s1/m?db=2", CV_ERR_USAGE, 0, 0, 0, 0, NULL, NULL, NULL},
+        {"redis-sentinel://s1/m/x", CV_ERR_USAGE, 0, 0, 0, 0, NULL, NULL, NULL},
+        {"redis-sentinel://a,b,c,d,e,f,g,h,i", CV_ERR_USAGE, 0, 0, 0, 0, NULL, NULL, NULL},
+    };
+    int fails = 0;
+    for (size_t i = 0; i < N_ELEMS(cases); i++) {
+        struct cv_redis_url u;
+        char err[256];
+        int rc = cv_redis_parse_url(cases[i].url, &u, err, sizeof(err));
+        EXPECT(fails, rc == cases[i].rc, "%s: rc %d (%s)\n", cases[i].url, rc, err);
+        if (rc || cases[i].rc)
+            continue;
+        EXPECT(fails, u.sentinel && u.n_sentinels == cases[i].n, "%s: %d sentinels\n", cases[i].url,
+               u.n_sentinels);
+        EXPECT(fails, !strcmp(u.sentinel_host[0], cases[i].host0), "%s: host '%s'\n", cases[i].url,
+               u.sentinel_host[0]);
+        EXPECT(fails, cases[i].n < 2 || u.sentinel_port[1] == cases[i].port1, "%s: port %d\n",
+               cases[i].url, u.sentinel_port[1]);
+        EXPECT(fails, !strcmp(u.master, cases[i].master), "%s: master '%s'\n", cases[i].url,
+               u.master);
+        EXPECT(fails, !strcmp(u.password, cases[i].password), "%s: password\n", cases[i].url);
+        EXPECT(fails, u.db == cases[i].db && u.wait_replicas == cases[i].wait,
+               "%s: db %d wait %d\n", cases[i].url, u.db, u.wait_replicas);
+    }
+    struct cv_redis_url u;
+    char err[256];
+    assert_int_equal(cv_redis_parse_url("redis-sentinel://s1:26379/m", &u, err, sizeof(err)),
+                     CV_OK);
+    assert_int_equal(u.sentinel_port[0], 26379);
+    assert_int_equal(fails, 0);
+}
+
 /* A TCP address where nothing listens fails at once with CV_ERR_UNAVAILABLE. */
 static void test_open_refused(void **state)
 {
@@ -1223,6 +1272,7 @@ int main(void)
     const struct CMUnitTest plain[] = {
         cmocka_unit_test(test_url_table),
         cmocka_unit_test(test_url_errors_hide_password),
+        cmocka_unit_test(test_url_sentinel),
         cmocka_unit_test(test_open_refused),
     };
 #define T(f) cmocka_unit_test_setup_teardown(f, fixture_up, fixture_down)
