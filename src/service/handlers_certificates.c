@@ -520,18 +520,21 @@ static int str_cmp(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* The union of both indexes' due ids, sorted and without duplicates: '*out' is a malloc'd array
- * of '*n' malloc'd strings (free with cv_store_free_strings). */
+/* The union of both indexes' due ids and the invalid index (every certificate last seen
+ * invalid, due or not), sorted and without duplicates: '*out' is a malloc'd array of '*n'
+ * malloc'd strings (free with cv_store_free_strings). */
 static int due_ids(struct cv_store *store, cv_date as_of, long within, size_t limit, char ***out,
                    size_t *n)
 {
-    char **a = NULL, **b = NULL, **all = NULL;
-    size_t na = 0, nb = 0, k = 0;
+    char **a = NULL, **b = NULL, **c = NULL, **all = NULL;
+    size_t na = 0, nb = 0, nc = 0, k = 0;
     int rc = cv_store_due(store, CV_INDEX_EXPIRY, as_of + (cv_date)within, limit, &a, &na);
     if (!rc)
         rc = cv_store_due(store, CV_INDEX_SURVEILLANCE, as_of, limit, &b, &nb);
-    if (!rc && na + nb) {
-        all = malloc((na + nb) * sizeof(*all));
+    if (!rc)
+        rc = cv_store_invalid_ids(store, &c, &nc);
+    if (!rc && na + nb + nc) {
+        all = malloc((na + nb + nc) * sizeof(*all));
         if (!all)
             rc = CV_ERR_NOMEM;
     }
@@ -541,7 +544,9 @@ static int due_ids(struct cv_store *store, cv_date as_of, long within, size_t li
         all[k++] = a[i];
     for (size_t i = 0; i < nb; i++)
         all[k++] = b[i];
-    na = nb = 0; /* the strings are all's now; only the arrays are freed below */
+    for (size_t i = 0; i < nc; i++)
+        all[k++] = c[i];
+    na = nb = nc = 0; /* the strings are all's now; only the arrays are freed below */
     qsort(all, k, sizeof(*all), str_cmp);
     size_t u = 0;
     for (size_t i = 0; i < k; i++) {
@@ -554,6 +559,7 @@ static int due_ids(struct cv_store *store, cv_date as_of, long within, size_t li
 out:
     cv_store_free_strings(a, na);
     cv_store_free_strings(b, nb);
+    cv_store_free_strings(c, nc);
     *out = all;
     *n = k;
     return rc;

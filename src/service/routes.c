@@ -132,7 +132,12 @@ void cv_h_readyz(struct cv_request *rq)
 {
     struct cv_store *store = cv_store_try(rq);
     if (!store || cv_store_ping(store) != CV_OK) {
-        cv_http_problem(rq, CV_P_STORE, NULL, false, "the store (Redis) does not answer");
+        if (store && strstr(cv_store_errstr(store), "MISCONF"))
+            cv_http_problem(rq, CV_P_STORE, NULL, false,
+                            "the store (Redis) refuses writes: it cannot persist them (its disk "
+                            "is full or failing); reads still work");
+        else
+            cv_http_problem(rq, CV_P_STORE, NULL, false, "the store (Redis) does not answer");
         return;
     }
     cv_http_json(rq, 200, json_pack("{s:s, s:s}", "status", "ready", "store", "ok"));

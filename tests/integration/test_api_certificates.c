@@ -572,10 +572,67 @@ static void test_header_too_large(void **state)
     it_response_cleanup(&r);
 }
 
+/* GET /v1/alerts holds the due certificates and every invalid one, due or not: a certificate
+ * whose printed AB "GAAC" is in no list (AB_NOT_RECOGNIZED, critical, whatever the date) and
+ * whose expiry is years away is listed; a valid one expiring as far away is not; deleting the
+ * invalid one takes it off. */
+static void test_alerts_list_invalid_not_due(void **state)
+{
+    (void)state;
+    static const char body[] =
+        "[{\"certificate_number\":\"ALERT-BAD-1\",\"standard\":\"ISO 9001:2015\","
+        "\"holder\":{\"name\":\"Alert Test Ltd\",\"country\":\"GB\"},"
+        "\"certification_body\":{\"name\":\"Unlisted Assessors Ltd\"},"
+        "\"accreditation_body\":\"GAAC\",\"issue_date\":\"2026-01-10\","
+        "\"expiry_date\":\"2029-01-09\"},"
+        "{\"certificate_number\":\"ALERT-OK-1\",\"standard\":\"ISO 9001:2015\","
+        "\"holder\":{\"name\":\"Alert Test Ltd\",\"country\":\"GB\"},"
+        "\"certification_body\":{\"name\":\"Northwind Assurance Ltd\"},"
+        "\"accreditation_body\":\"UKAS\",\"issue_date\":\"2026-01-10\","
+        "\"expiry_date\":\"2029-01-09\"}]";
+    struct it_response r;
+    it_send(&svc, "POST", "/v1/certificates", IT_KEY_WRITE, "application/json", body,
+            sizeof(body) - 1, &r);
+    it_expect_status(&r, 200, "ingest");
+    json_t *doc = it_json(&r);
+    char bad_id[64], path[128];
+    snprintf(bad_id, sizeof(bad_id), "%s",
+             json_string_value(json_array_get(json_object_get(doc, "ids"), 0)));
+    json_decref(doc);
+    it_response_cleanup(&r);
+
+    for (int round = 0; round < 2; round++) {
+        it_get(&svc, "/v1/alerts?within=30&limit=1000", IT_KEY_READ, &r);
+        it_expect_status(&r, 200, "alerts");
+        doc = it_json(&r);
+        bool bad = false, ok = false;
+        size_t i;
+        json_t *a;
+        json_array_foreach(json_object_get(doc, "alerts"), i, a)
+        {
+            const char *n = json_string_value(json_object_get(a, "certificate_number"));
+            bad |= n && !strcmp(n, "ALERT-BAD-1") &&
+                   !strcmp(json_string_value(json_object_get(a, "verdict")), "invalid");
+            ok |= n && !strcmp(n, "ALERT-OK-1");
+        }
+        assert_false(ok);
+        assert_int_equal(bad, round == 0);
+        json_decref(doc);
+        it_response_cleanup(&r);
+        if (round == 0) {
+            snprintf(path, sizeof(path), "/v1/certificates/%s", bad_id);
+            it_send(&svc, "DELETE", path, IT_KEY_WRITE, NULL, NULL, 0, &r);
+            it_expect_status(&r, 204, "delete");
+            it_response_cleanup(&r);
+        }
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_ingest_json_array),
+        cmocka_unit_test(test_alerts_list_invalid_not_due),
         cmocka_unit_test(test_ingest_csv_and_xml_same_ids),
         cmocka_unit_test(test_reingest_no_duplicates),
         cmocka_unit_test(test_ingest_object_and_json_lines),

@@ -187,6 +187,11 @@ static void test_disk_full_for_the_aof(void **state)
     expect_get(&svc, read_path, 200);
     expect_verify_works(&svc);
     expect_get(&svc, "/healthz", 200);
+    struct it_response ready; /* not ready, and why */
+    it_get(&svc, "/readyz", IT_KEY_NONE, &ready);
+    it_expect_status(&ready, 503, "/readyz with the disk full");
+    assert_non_null(strstr(ready.body, "disk is full or failing"));
+    it_response_cleanup(&ready);
 
     snprintf(path, sizeof(path), "%s/filler", mount_dir);
     assert_int_equal(unlink(path), 0);
@@ -202,6 +207,7 @@ static void test_disk_full_for_the_aof(void **state)
     }
     assert_int_equal(status, 200);
     assert_int_equal(count_records(redis.socket), (long)(accepted + 1) * BATCH);
+    expect_get(&svc, "/readyz", 200);
 
     assert_int_equal(it_service_stop(&svc, false), 0);
     it_redis_stop(&redis);
