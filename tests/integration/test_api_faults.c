@@ -2,7 +2,8 @@
  * answer 503 store-unavailable and store nothing, reads and /v1/verify keep answering, writes
  * come back once space is freed); `kill -9` of the service during a bulk ingest, against an
  * external Redis and against the embedded one (after a restart every acknowledged batch is there
- * and no batch is there in part). The small disk is a tmpfs mounted by the test (it runs as
+ * and no batch is there in part); Redis killed while requests flow (verify goes on, the rest
+ * answers 503, all recovers by itself). The small disk is a tmpfs mounted by the test (it runs as
  * root, as CI does). */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -311,12 +312,117 @@ static void test_kill9_during_ingest_embedded(void **state)
     assert_int_equal(it_service_stop(&svc, false), 0);
 }
 
+/* Mixed load from a thread while Redis is killed and restarted: statuses by kind and phase. */
+struct mixed_load {
+    const struct it_service *svc;
+    volatile int stop;
+    volatile int phase;  /* 0 before the kill, 1 Redis down, 2 back */
+    long verify_bad;     /* /v1/verify not 200 */
+    long other[3][4];    /* [phase][200, 503, other status, no answer] of store routes */
+    long ingested_after; /* ingests answered 200 in phase 2 */
+};
+
+static void count(struct mixed_load *l, long status)
+{
+    int k = status == 200 ? 0 : status == 503 ? 1 : status ? 2 : 3;
+    __atomic_add_fetch(&l->other[l->phase][k], 1, __ATOMIC_SEQ_CST);
+}
+
+static void *mixed_loop(void *arg)
+{
+    struct mixed_load *l = arg;
+    static const char cert[] = "{\"certificate_number\":\"KILL-%d\",\"standard\":\"ISO 9001:2015\","
+                               "\"holder\":{\"name\":\"Fault Test Ltd\",\"country\":\"GB\"},"
+                               "\"certification_body\":{\"name\":\"Northwind Assurance Ltd\"},"
+                               "\"accreditation_body\":\"UKAS\",\"issue_date\":\"2025-01-10\","
+                               "\"expiry_date\":\"2028-01-09\"}";
+    for (int i = 0; i < 100000 && !l->stop; i++) {
+        char body[512];
+        struct it_response r;
+        int n = snprintf(body, sizeof(body), cert, i);
+        struct it_request v = {.method = "POST",
+                               .path = "/v1/verify",
+                               .key = IT_KEY_READ,
+                               .content_type = "application/json",
+                               .body = body,
+                               .body_len = (size_t)n,
+                               .timeout_ms = 10000};
+        it_do(l->svc, &v, &r, true);
+        if (r.status != 200)
+            __atomic_add_fetch(&l->verify_bad, 1, __ATOMIC_SEQ_CST);
+        it_response_cleanup(&r);
+        struct it_request in = v;
+        in.path = "/v1/certificates";
+        in.key = IT_KEY_WRITE;
+        int phase = l->phase;
+        it_do(l->svc, &in, &r, true);
+        count(l, r.status);
+        if (phase == 2 && r.status == 200)
+            __atomic_add_fetch(&l->ingested_after, 1, __ATOMIC_SEQ_CST);
+        it_response_cleanup(&r);
+        struct it_request alerts = {
+            .path = "/v1/alerts?within=30", .key = IT_KEY_READ, .timeout_ms = 10000};
+        it_do(l->svc, &alerts, &r, true);
+        count(l, r.status);
+        it_response_cleanup(&r);
+    }
+    return NULL;
+}
+
+/* Redis killed (SIGKILL) while requests flow: /v1/verify keeps answering 200 (without the
+ * cache), what needs the store answers 503 (never another error, never no answer), and once
+ * Redis is started again everything recovers by itself. */
+static void test_redis_killed_under_load(void **state)
+{
+    (void)state;
+    struct it_redis redis;
+    struct it_service svc;
+    static struct mixed_load l;
+    pthread_t t;
+
+    it_redis_start(&redis, it_tmpdir(), true);
+    struct it_service_options o = {.redis_url = redis.url};
+    it_service_start(&svc, &o);
+    memset(&l, 0, sizeof(l));
+    l.svc = &svc;
+    assert_int_equal(pthread_create(&t, NULL, mixed_loop, &l), 0);
+    it_sleep_ms(500);
+    l.phase = 1;
+    assert_int_equal(kill(redis.pid, SIGKILL), 0);
+    assert_int_equal(waitpid(redis.pid, NULL, 0), redis.pid);
+    redis.pid = 0;
+    it_sleep_ms(1000);
+    it_redis_restart(&redis);
+    l.phase = 2;
+    for (int i = 0; i < 1000 && __atomic_load_n(&l.ingested_after, __ATOMIC_SEQ_CST) < 20; i++)
+        it_sleep_ms(10);
+    l.stop = 1;
+    assert_int_equal(pthread_join(t, NULL), 0);
+
+    print_message("Redis killed under load: before %ld ok; down %ld ok, %ld 503; back %ld ok, "
+                  "%ld 503; verify not 200: %ld\n",
+                  l.other[0][0], l.other[1][0], l.other[1][1], l.other[2][0], l.other[2][1],
+                  l.verify_bad);
+    assert_int_equal(l.verify_bad, 0);
+    for (int p = 0; p < 3; p++) {
+        assert_int_equal(l.other[p][2], 0); /* no status but 200 and 503 */
+        assert_int_equal(l.other[p][3], 0); /* always an answer */
+    }
+    assert_true(l.other[0][0] > 0);
+    assert_int_equal(l.other[0][1], 0);
+    assert_true(l.other[1][1] > 0); /* the outage was seen */
+    assert_true(l.ingested_after >= 20);
+    assert_int_equal(it_service_stop(&svc, false), 0);
+    it_redis_stop(&redis);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_disk_full_for_the_aof),
         cmocka_unit_test(test_kill9_during_ingest_external_redis),
         cmocka_unit_test(test_kill9_during_ingest_embedded),
+        cmocka_unit_test(test_redis_killed_under_load),
     };
     return cmocka_run_group_tests(tests, NULL, teardown);
 }
