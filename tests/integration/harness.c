@@ -9,10 +9,12 @@
 
 #include "harness.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -973,6 +975,21 @@ void it_put_supplier(const struct it_service *s, const char *id, const char *nam
     it_expect_status(&r, 200, path);
     it_response_cleanup(&r);
     json_decref(sup);
+}
+
+int it_listen_loopback(unsigned *port)
+{
+    struct sockaddr_in a = {0};
+    socklen_t len = sizeof(a);
+    int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    assert_true(s >= 0);
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(bind(s, (struct sockaddr *)&a, sizeof(a)), 0);
+    assert_int_equal(listen(s, 16), 0);
+    assert_int_equal(getsockname(s, (struct sockaddr *)&a, &len), 0);
+    *port = ntohs(a.sin_port);
+    return s;
 }
 
 json_t *it_synth_certificates(size_t n, const char *prefix, const char *supplier_id)

@@ -190,6 +190,10 @@ json_t *it_ingest(const struct it_service *s, const char *content_type, const ch
  * in the order given; the caller decrefs). */
 json_t *it_supplier_certificate_ids(const struct it_service *s, const char *supplier_id);
 
+/* A TCP socket listening on 127.0.0.1 at a port the kernel picked ('*port'), for the loopback
+ * peers tests start (webhook receivers, traps); close it, or just take a free port. */
+int it_listen_loopback(unsigned *port);
+
 /* Sleeps 'ms' milliseconds (for polling loops only, never as an assertion). */
 void it_sleep_ms(long ms);
 

@@ -12,9 +12,7 @@
 
 #include "harness.h"
 
-#include <arpa/inet.h>
 #include <fcntl.h>
-#include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -22,7 +20,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -55,16 +52,9 @@ static long long now_ms(void)
 /* A loopback port that was free a moment ago. */
 static int free_port(void)
 {
-    struct sockaddr_in a = {0};
-    socklen_t len = sizeof(a);
-    int s = socket(AF_INET, SOCK_STREAM, 0);
-    assert_true(s >= 0);
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    assert_int_equal(bind(s, (struct sockaddr *)&a, sizeof(a)), 0);
-    assert_int_equal(getsockname(s, (struct sockaddr *)&a, &len), 0);
-    close(s);
-    return ntohs(a.sin_port);
+    unsigned port;
+    close(it_listen_loopback(&port));
+    return (int)port;
 }
 
 /* Starts redis-server with 'args' (NULL-terminated) in its own directory 'name'. */
@@ -137,21 +127,13 @@ static void wait_online(int port, int n, int ms)
 
 static char *batch_json(int batch)
 {
-    size_t cap = (size_t)BATCH * 400 + 16, len = 0;
-    char *out = malloc(cap);
-    assert_non_null(out);
-    out[len++] = '[';
-    for (int i = 0; i < BATCH; i++)
-        len += (size_t)snprintf(
-            out + len, cap - len,
-            "%s{\"certificate_number\":\"FO-%05d-%03d\",\"standard\":\"ISO 9001:2015\","
-            "\"holder\":{\"name\":\"Failover Test Ltd\",\"country\":\"GB\"},"
-            "\"certification_body\":{\"name\":\"Northwind Assurance Ltd\"},"
-            "\"accreditation_body\":\"UKAS\",\"issue_date\":\"2025-01-10\","
-            "\"expiry_date\":\"2028-01-09\"}",
-            i ? "," : "", batch, i);
-    snprintf(out + len, cap - len, "]");
-    return out;
+    char prefix[32];
+    snprintf(prefix, sizeof(prefix), "FO-%05d", batch);
+    json_t *a = it_synth_certificates(BATCH, prefix, NULL);
+    char *text = json_dumps(a, JSON_COMPACT);
+    assert_non_null(text);
+    json_decref(a);
+    return text;
 }
 
 struct load {

@@ -40,26 +40,22 @@ static int teardown(void **state)
     return 0;
 }
 
-/* A JSON array of BATCH certificates numbered from 'first' (malloc'd). */
+/* A JSON array of BATCH certificates, numbered apart by 'first', with a scope of realistic
+ * length (malloc'd). */
 static char *batch_json(int first)
 {
-    size_t cap = (size_t)BATCH * (SCOPE_FILL + 400) + 16, len = 0;
-    char *out = malloc(cap), scope[SCOPE_FILL + 1];
-    assert_non_null(out);
+    char prefix[32], scope[SCOPE_FILL + 1];
+    size_t i;
+    json_t *c;
+    snprintf(prefix, sizeof(prefix), "FLT-%07d", first);
     memset(scope, 'x', SCOPE_FILL);
     scope[SCOPE_FILL] = '\0';
-    out[len++] = '[';
-    for (int i = 0; i < BATCH; i++)
-        len += (size_t)snprintf(
-            out + len, cap - len,
-            "%s{\"certificate_number\":\"FLT-%07d\",\"standard\":\"ISO 9001:2015\","
-            "\"holder\":{\"name\":\"Fault Test Ltd\",\"country\":\"GB\"},"
-            "\"certification_body\":{\"name\":\"Northwind Assurance Ltd\"},"
-            "\"accreditation_body\":\"UKAS\",\"scope\":\"%s\",\"issue_date\":\"2025-01-10\","
-            "\"expiry_date\":\"2028-01-09\"}",
-            i ? "," : "", first + i, scope);
-    snprintf(out + len, cap - len, "]");
-    return out;
+    json_t *a = it_synth_certificates(BATCH, prefix, NULL);
+    json_array_foreach(a, i, c) json_object_set_new(c, "scope", json_string(scope));
+    char *text = json_dumps(a, JSON_COMPACT);
+    assert_non_null(text);
+    json_decref(a);
+    return text;
 }
 
 /* POSTs one batch; returns the status (0: no response). */

@@ -388,52 +388,51 @@ static void test_usage_errors(void **state)
     }
 }
 
-/* A one-shot webhook receiver in a child: accepts one request on 127.0.0.1, saves it to 'path'
- * and answers 200. Returns the child's pid; '*port' is where it listens. */
-static pid_t receiver_start(const char *path, unsigned *port)
+/* A webhook receiver in a child: answers 200 to each of up to 'max' requests on 127.0.0.1 and
+ * saves request k (from 1) to '<dir>/hook-<k>.txt', then exits 0 (or is killed). Returns its
+ * pid; '*port' is where it listens. */
+static pid_t receiver_start(const char *dir, int max, unsigned *port)
 {
-    struct sockaddr_in a = {0};
-    socklen_t alen = sizeof(a);
-    int ls = socket(AF_INET, SOCK_STREAM, 0);
-    assert_true(ls >= 0);
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    assert_int_equal(bind(ls, (struct sockaddr *)&a, sizeof(a)), 0);
-    assert_int_equal(listen(ls, 4), 0);
-    assert_int_equal(getsockname(ls, (struct sockaddr *)&a, &alen), 0);
-    *port = ntohs(a.sin_port);
+    int ls = it_listen_loopback(port);
     pid_t pid = fork();
     assert_true(pid >= 0);
-    if (pid == 0) {
-        static char buf[65536];
+    if (pid != 0) {
+        close(ls);
+        return pid;
+    }
+    prctl(PR_SET_PDEATHSIG, SIGKILL); /* never outlives the test */
+    for (int k = 1; k <= max; k++) {
+        static char buf[1 << 20];
+        char path[IT_PATH_MAX + 32], tmp[IT_PATH_MAX + 32];
         size_t len = 0;
         int c = accept(ls, NULL, NULL);
         if (c < 0)
             _exit(1);
-        for (;;) { /* the headers, then Content-Length bytes of body */
-            ssize_t k = read(c, buf + len, sizeof(buf) - 1 - len);
-            if (k <= 0)
+        for (;;) {
+            ssize_t n = read(c, buf + len, sizeof(buf) - 1 - len);
+            if (n <= 0)
                 break;
-            len += (size_t)k;
+            len += (size_t)n;
             buf[len] = '\0';
             char *end = strstr(buf, "\r\n\r\n"), *cl = strcasestr(buf, "content-length:");
             if (end && cl && len >= (size_t)(end + 4 - buf) + (size_t)atol(cl + 15))
                 break;
         }
-        FILE *f = fopen(path, "w");
+        snprintf(tmp, sizeof(tmp), "%s/.hook-%d", dir, k);
+        snprintf(path, sizeof(path), "%s/hook-%d.txt", dir, k);
+        FILE *f = fopen(tmp, "w");
         if (f) {
             fwrite(buf, 1, len, f);
             fclose(f);
+            rename(tmp, path); /* whole files only */
         }
         static const char ok[] =
             "HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
         if (write(c, ok, sizeof(ok) - 1) < 0)
             _exit(1);
         close(c);
-        _exit(0);
     }
-    close(ls);
-    return pid;
+    _exit(0);
 }
 
 /* --notify POSTs the night's events, signed, to the webhook. Day 41 (2026-07-12): D has 60 days
@@ -441,11 +440,13 @@ static pid_t receiver_start(const char *path, unsigned *port)
 static void test_notify_webhook(void **state)
 {
     (void)state;
-    char path[IT_PATH_MAX], url[64];
+    char dir[IT_PATH_MAX], path[IT_PATH_MAX + 16], url[64];
     unsigned port;
     int status, ws;
-    snprintf(path, sizeof(path), "%s/webhook.txt", it_tmpdir());
-    pid_t pid = receiver_start(path, &port);
+    snprintf(dir, sizeof(dir), "%s/webhook", it_tmpdir());
+    assert_int_equal(mkdir(dir, 0700), 0);
+    snprintf(path, sizeof(path), "%s/hook-1.txt", dir);
+    pid_t pid = receiver_start(dir, 1, &port);
     snprintf(url, sizeof(url), "http://127.0.0.1:%u/hook", port);
     setenv("CERTVET_WEBHOOK_URL", url, 1);
     setenv("CERTVET_WEBHOOK_SECRET", "test-secret", 1);
@@ -652,12 +653,14 @@ static void test_cb_withdrawn_by_refresh(void **state)
 static void test_notify_from_config(void **state)
 {
     (void)state;
-    char path[IT_PATH_MAX], conf[IT_PATH_MAX], text[512], hex[65];
+    char dir[IT_PATH_MAX], path[IT_PATH_MAX + 16], conf[IT_PATH_MAX], text[512], hex[65];
     unsigned port;
     int status, ws;
-    snprintf(path, sizeof(path), "%s/webhook-config.txt", it_tmpdir());
+    snprintf(dir, sizeof(dir), "%s/webhook-config", it_tmpdir());
+    assert_int_equal(mkdir(dir, 0700), 0);
+    snprintf(path, sizeof(path), "%s/hook-1.txt", dir);
     snprintf(conf, sizeof(conf), "%s/certvet.json", it_tmpdir());
-    pid_t pid = receiver_start(path, &port);
+    pid_t pid = receiver_start(dir, 1, &port);
     snprintf(text, sizeof(text),
              "{\"notify\": {\"webhook_url\": \"http://127.0.0.1:%u/from-config\", "
              "\"webhook_secret_env\": \"SCAN_TEST_HOOK_SECRET\"}}",
@@ -734,61 +737,6 @@ static const struct expected month[] = {
 #define N_MONTH      (sizeof(month) / sizeof(month[0]))
 #define MONTH_NIGHTS 30
 #define NIGHT_RACED  19 /* two scans start at once that night */
-
-/* A webhook receiver in a child: answers 200 to every request on 127.0.0.1 and saves request k
- * (from 1) to '<dir>/hook-<k>.txt', until killed. Returns its pid; '*port' is where it listens. */
-static pid_t receiver_loop_start(const char *dir, unsigned *port)
-{
-    struct sockaddr_in a = {0};
-    socklen_t alen = sizeof(a);
-    int ls = socket(AF_INET, SOCK_STREAM, 0);
-    assert_true(ls >= 0);
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    assert_int_equal(bind(ls, (struct sockaddr *)&a, sizeof(a)), 0);
-    assert_int_equal(listen(ls, 8), 0);
-    assert_int_equal(getsockname(ls, (struct sockaddr *)&a, &alen), 0);
-    *port = ntohs(a.sin_port);
-    pid_t pid = fork();
-    assert_true(pid >= 0);
-    if (pid != 0) {
-        close(ls);
-        return pid;
-    }
-    prctl(PR_SET_PDEATHSIG, SIGKILL); /* never outlives the test */
-    for (int k = 1; k < 1000; k++) {
-        static char buf[1 << 20];
-        char path[IT_PATH_MAX + 32], tmp[IT_PATH_MAX + 32];
-        size_t len = 0;
-        int c = accept(ls, NULL, NULL);
-        if (c < 0)
-            _exit(1);
-        for (;;) {
-            ssize_t n = read(c, buf + len, sizeof(buf) - 1 - len);
-            if (n <= 0)
-                break;
-            len += (size_t)n;
-            buf[len] = '\0';
-            char *end = strstr(buf, "\r\n\r\n"), *cl = strcasestr(buf, "content-length:");
-            if (end && cl && len >= (size_t)(end + 4 - buf) + (size_t)atol(cl + 15))
-                break;
-        }
-        snprintf(tmp, sizeof(tmp), "%s/.hook-%d", dir, k);
-        snprintf(path, sizeof(path), "%s/hook-%d.txt", dir, k);
-        FILE *f = fopen(tmp, "w");
-        if (f) {
-            fwrite(buf, 1, len, f);
-            fclose(f);
-            rename(tmp, path); /* whole files only */
-        }
-        static const char ok[] =
-            "HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
-        if (write(c, ok, sizeof(ok) - 1) < 0)
-            _exit(1);
-        close(c);
-    }
-    _exit(0);
-}
 
 /* Starts a scan of 'date' in the background with stdout to 'out'; returns its pid. */
 static pid_t scan_spawn(const char *url, const char *date, const char *out)
@@ -903,7 +851,7 @@ static void test_sample_month(void **state)
 
     snprintf(dir, sizeof(dir), "%s/month", it_tmpdir());
     assert_int_equal(mkdir(dir, 0700), 0);
-    month_hook = receiver_loop_start(dir, &hook_port);
+    month_hook = receiver_start(dir, 1000, &hook_port);
     snprintf(port_file, sizeof(port_file), "%s/smtp-port", dir);
     month_sink = fork();
     assert_true(month_sink >= 0);

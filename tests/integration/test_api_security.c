@@ -13,9 +13,7 @@
 #include "fixture_client.h"
 #include "harness.h"
 
-#include <arpa/inet.h>
 #include <fcntl.h>
-#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,16 +33,7 @@ static char trap_log[IT_PATH_MAX];
 /* A listener that writes one line per connection it accepts into 'trap_log'. */
 static void trap_start(void)
 {
-    struct sockaddr_in a = {0};
-    socklen_t len = sizeof(a);
-    int ls = socket(AF_INET, SOCK_STREAM, 0);
-    assert_true(ls >= 0);
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    assert_int_equal(bind(ls, (struct sockaddr *)&a, sizeof(a)), 0);
-    assert_int_equal(listen(ls, 16), 0);
-    assert_int_equal(getsockname(ls, (struct sockaddr *)&a, &len), 0);
-    trap_port = ntohs(a.sin_port);
+    int ls = it_listen_loopback(&trap_port);
     snprintf(trap_log, sizeof(trap_log), "%s/trap.log", it_tmpdir());
     trap_pid = fork();
     assert_true(trap_pid >= 0);
