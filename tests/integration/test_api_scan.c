@@ -224,6 +224,33 @@ static const char *field(json_t *o, const char *name)
     return s ? s : "";
 }
 
+/* Matches one night's events against 'table' ('n' rows): each must be there for that night,
+ * else the test fails; returns how many matched. */
+static size_t match_events(const struct expected *table, size_t n, int night, json_t *events)
+{
+    size_t i, matched = 0;
+    json_t *ev;
+    json_array_foreach(events, i, ev)
+    {
+        char detail[64];
+        if (!strcmp(field(ev, "type"), "verdict_changed"))
+            snprintf(detail, sizeof(detail), "%s>%s", field(ev, "from"), field(ev, "to"));
+        else
+            snprintf(detail, sizeof(detail), "%s", field(ev, "threshold"));
+        size_t k;
+        for (k = 0; k < n; k++)
+            if (table[k].day == night &&
+                !strcmp(table[k].number, field(ev, "certificate_number")) &&
+                !strcmp(table[k].type, field(ev, "type")) && !strcmp(table[k].detail, detail))
+                break;
+        if (k == n)
+            fail_msg("night %d: unexpected event %s %s %s", night, field(ev, "certificate_number"),
+                     field(ev, "type"), detail);
+        matched++;
+    }
+    return matched;
+}
+
 /* Runs first: the whole simulated month. Each night's events match the table exactly; a
  * second run the same night announces nothing. */
 static void test_events_once_day_by_day(void **state)
@@ -235,27 +262,8 @@ static void test_events_once_day_by_day(void **state)
         json_t *report = scan(day, NULL, &status, NULL);
         if (status != 0 || !report)
             fail_msg("day %d: exit %d", day, status);
-        json_t *events = json_object_get(report, "events"), *ev;
-        size_t i;
-        json_array_foreach(events, i, ev)
-        {
-            char detail[64];
-            if (!strcmp(field(ev, "type"), "verdict_changed"))
-                snprintf(detail, sizeof(detail), "%s>%s", field(ev, "from"), field(ev, "to"));
-            else
-                snprintf(detail, sizeof(detail), "%s", field(ev, "threshold"));
-            size_t k;
-            for (k = 0; k < N_EXPECTED; k++)
-                if (expected[k].day == day &&
-                    !strcmp(expected[k].number, field(ev, "certificate_number")) &&
-                    !strcmp(expected[k].type, field(ev, "type")) &&
-                    !strcmp(expected[k].detail, detail))
-                    break;
-            if (k == N_EXPECTED)
-                fail_msg("day %d: unexpected event %s %s %s", day, field(ev, "certificate_number"),
-                         field(ev, "type"), detail);
-            seen++;
-        }
+        json_t *events = json_object_get(report, "events");
+        seen += match_events(expected, N_EXPECTED, day, events);
         total += json_array_size(events);
         json_decref(report);
 
@@ -765,27 +773,7 @@ static int wait_status(pid_t pid)
 /* Matches one night's events against the table; returns how many matched. */
 static size_t check_night(int night, json_t *events)
 {
-    size_t i, matched = 0;
-    json_t *ev;
-    json_array_foreach(events, i, ev)
-    {
-        char detail[64];
-        if (!strcmp(field(ev, "type"), "verdict_changed"))
-            snprintf(detail, sizeof(detail), "%s>%s", field(ev, "from"), field(ev, "to"));
-        else
-            snprintf(detail, sizeof(detail), "%s", field(ev, "threshold"));
-        size_t k;
-        for (k = 0; k < N_MONTH; k++)
-            if (month[k].day == night &&
-                !strcmp(month[k].number, field(ev, "certificate_number")) &&
-                !strcmp(month[k].type, field(ev, "type")) && !strcmp(month[k].detail, detail))
-                break;
-        if (k == N_MONTH)
-            fail_msg("night %d: unexpected event %s %s %s", night, field(ev, "certificate_number"),
-                     field(ev, "type"), detail);
-        matched++;
-    }
-    return matched;
+    return match_events(month, N_MONTH, night, events);
 }
 
 static size_t expected_on(int night)
