@@ -134,8 +134,9 @@ static int parse_date_field(const char *name, const char *value, size_t len, cv_
 
 int cv_certificate_field_id(const char *name)
 {
+    /* the first byte first: every reader calls this for each field of each record */
     for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
-        if (strcmp(fields[i].name, name) == 0)
+        if (fields[i].name[0] == name[0] && strcmp(fields[i].name, name) == 0)
             return (int)i;
     }
     return -1;

@@ -23,7 +23,8 @@ void cv_standard_key(const char *printed, char *out, size_t cap)
     out[n] = '\0';
     /* "ISO/IEC 27001" and "ISO IEC 27001" are "ISO 27001". */
     char *iec;
-    while ((iec = strstr(out, "/IEC")) || (iec = strstr(out, "ISOIEC"))) {
+    /* both spellings hold an 'E': most keys (ISO9001...) have none and skip the searches */
+    while (strchr(out, 'E') && ((iec = strstr(out, "/IEC")) || (iec = strstr(out, "ISOIEC")))) {
         size_t skip = iec[0] == '/' ? 4 : 3, at = (size_t)(iec - out) + (iec[0] == '/' ? 0 : 3);
         memmove(out + at, out + at + skip, strlen(out + at + skip) + 1);
     }
