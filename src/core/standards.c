@@ -198,11 +198,42 @@ void cv_standard_keys_init(struct cv_standard_keys *k, const struct cv_standard 
     k->part_len = strlen(k->part);
 }
 
+/* The key of a listed standard without its year, through a small per-thread cache: a listing
+ * names the same few spellings on every accreditation, and the accreditation check asks for each
+ * of them on every certificate. A slot holds the spelling itself and is used only when it is
+ * the same text, so what it answers is always what cv_standard_key gives. */
+#define ENTRY_CACHE_SLOTS 64
+#define ENTRY_RAW_MAX     48
+static void entry_key(const char *raw, char out[KEY_MAX])
+{
+    static _Thread_local struct {
+        char raw[ENTRY_RAW_MAX];
+        char key[KEY_MAX];
+    } cache[ENTRY_CACHE_SLOTS]; /* zeroed: the empty spelling, whose key is empty */
+    size_t n = 0;
+    unsigned h = 2166136261u;
+    if (!raw)
+        raw = "";
+    for (; raw[n] && n < ENTRY_RAW_MAX; n++)
+        h = (h ^ (unsigned char)raw[n]) * 16777619u;
+    if (n == ENTRY_RAW_MAX) { /* too long to keep */
+        cv_standard_key(raw, out, KEY_MAX);
+        strip_year(out);
+        return;
+    }
+    unsigned slot = h % ENTRY_CACHE_SLOTS;
+    if (strcmp(cache[slot].raw, raw) != 0) {
+        cv_standard_key(raw, cache[slot].key, KEY_MAX);
+        strip_year(cache[slot].key);
+        memcpy(cache[slot].raw, raw, n + 1);
+    }
+    memcpy(out, cache[slot].key, strlen(cache[slot].key) + 1);
+}
+
 bool cv_standard_keys_cover(const struct cv_standard_keys *k, const char *scope_entry)
 {
     char entry[KEY_MAX];
-    cv_standard_key(scope_entry, entry, sizeof(entry));
-    strip_year(entry);
+    entry_key(scope_entry, entry);
     if (!*entry)
         return false;
     if (strcmp(entry, k->family) == 0 || strcmp(entry, k->part) == 0)

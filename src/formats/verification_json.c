@@ -293,7 +293,7 @@ int cv_json_string_append(struct cv_buf *b, const char *s)
 }
 
 /* ,"key": — 'first' says whether a comma goes before it, and is cleared. */
-static int put_key(struct cv_buf *b, int *first, const char *key)
+static inline int put_key(struct cv_buf *b, int *first, const char *key)
 {
     /* Keys are the code's own names (fields, detail keys, check names): plain ASCII identifiers
      * with nothing to escape, written as they are in one piece. */
