@@ -1,12 +1,11 @@
 /* Hostile input through real HTTP (SPEC 12): XXE and billion laughs, a 100 MB body, a 1 MB header
  * line and request line, 10,000-deep JSON, invalid UTF-8, NUL bytes, CSV with embedded newlines
  * and stray quotes, impossible dates, a certificate number over 60 characters, hostile supplier
- * bodies and ids, and slowloris
- * clients (headers or body one byte a second). Each is answered with the right status and a
- * problem+json body naming what is wrong (or cut, for the slow clients and the bodies MHD stops
- * reading), the service answers a normal request right after (and during slowloris), and nothing
- * is stored: the Redis the service writes to is emptied before each case and its dataset keys
- * (P{cv}:*) are counted after it. */
+ * bodies and ids, and slowloris clients (headers or body one byte a second). Each is answered
+ * with the right status and a problem+json body naming what is wrong (or cut, for the slow
+ * clients and the bodies MHD stops reading), the service answers a normal request right after
+ * (and during slowloris), and nothing is stored: the Redis the service writes to is emptied
+ * before each case and its dataset keys (P{cv}:*) are counted after it. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
