@@ -158,16 +158,9 @@ int cv_store_stream_read(struct cv_store *s, const char *stream, const char *aft
 /* Frees 'n' entries and the array. Accepts NULL. */
 void cv_store_free_stream_entries(struct cv_stream_entry *e, size_t n);
 
-/* The nightly scan's state of one certificate (docs/SCAN.md): an opaque string under
- * "<prefix>{cv}:scan:<id>". get returns it malloc'd in '*value' (caller frees) or
- * CV_ERR_NOT_FOUND; put overwrites it. */
-int cv_store_scan_state_get(struct cv_store *s, const char *id, char **value);
-int cv_store_scan_state_put(struct cv_store *s, const char *id, const char *value);
-
 /* The invalid index: every id in it (SMEMBERS, at most CV_STORE_LIST_MAX), sorted, malloc'd as
- * above; mark adds 'id' (invalid) or removes it. */
+ * above. Puts keep it (cv_stored_cert.invalid), and the scan (cv_store_scan_invalid). */
 int cv_store_invalid_ids(struct cv_store *s, char ***ids, size_t *n);
-int cv_store_mark_invalid(struct cv_store *s, const char *id, bool invalid);
 
 /* Ids of the certificates indexed under any of the certification-body keys 'keys' (1..16 of
  * them, each a cv_cb_name_key or cv_cb_id_key; SUNION), sorted, malloc'd as above. A deleted
@@ -185,6 +178,24 @@ int cv_store_cb_unlink(struct cv_store *s, const char *const *keys, size_t n_key
 int cv_store_scan_cbs_get(struct cv_store *s, char ***fields, char ***values, size_t *n);
 int cv_store_scan_cbs_put(struct cv_store *s, const char *field, const char *value);
 int cv_store_scan_cbs_del(struct cv_store *s, const char *field);
+
+/* The nightly scan's writes, pipelined: cv_store_scan_begin, then any number of events (the
+ * "events" stream, as cv_store_stream_add), scan states (a certificate's state, an opaque string
+ * under "<prefix>{cv}:scan:<id>", docs/SCAN.md) and invalid-index marks (add or remove 'id'),
+ * then cv_store_scan_flush, which sends them
+ * together and reads every reply. Redis applies them in the order appended, so a state appended
+ * after its events is never applied without them. No other store call may come between begin
+ * and flush. flush returns the first error (CV_OK when all were applied). */
+int cv_store_scan_begin(struct cv_store *s);
+int cv_store_scan_event(struct cv_store *s, const char *const *names, const char *const *values,
+                        size_t n);
+int cv_store_scan_state(struct cv_store *s, const char *id, const char *value);
+int cv_store_scan_invalid(struct cv_store *s, const char *id, bool invalid);
+int cv_store_scan_flush(struct cv_store *s);
+
+/* The scan states of 'n' certificates (1..CV_STORE_BATCH_MAX) in one MGET: '*values' is a
+ * malloc'd array of 'n' malloc'd strings, NULL where none (free with cv_store_free_strings). */
+int cv_store_scan_states_get(struct cv_store *s, const char *const *ids, size_t n, char ***values);
 
 /* A lock shared by every process on this Redis: "<prefix>{cv}:lock:<name>" set to 'token' (SET NX
  * PX 'ttl_ms'). CV_ERR_CONFLICT when another holder has it. unlock deletes the key only while it

@@ -122,13 +122,13 @@ struct scan_run {
     size_t cap;
 };
 
-/* Appends one event (its 'n' name/value pairs) to the stream and to the report. Every value is a
- * string in the stream. */
+/* Appends one event (its 'n' name/value pairs) to the pipeline of the stream (between
+ * cv_store_scan_begin and flush) and to the report. Every value is a string in the stream. */
 static int emit_fields(struct scan_run *run, const char *const *names, const char *const *values,
                        size_t n)
 {
     json_t *ev = json_object();
-    int rc = cv_store_stream_add(run->store, "events", names, values, n, NULL);
+    int rc = cv_store_scan_event(run->store, names, values, n); /* sent by the batch's flush */
     if (rc) {
         snprintf(run->err, run->cap, "writing an event failed: %s (%s)", cv_strerror(rc),
                  cv_store_errstr(run->store));
@@ -525,7 +525,14 @@ static int cb_announce(struct scan_run *run, struct cb_changes *c, const char *c
                             count};
     if (!*old_acc)
         values[4] = "no accreditation listed";
-    rc = emit_fields(run, names, values, sizeof(names) / sizeof(names[0]));
+    rc = cv_store_scan_begin(run->store);
+    if (!rc)
+        rc = emit_fields(run, names, values, sizeof(names) / sizeof(names[0]));
+    int frc = cv_store_scan_flush(run->store);
+    if (!rc && frc)
+        snprintf(run->err, run->cap, "writing an event failed: %s (%s)", cv_strerror(frc),
+                 cv_store_errstr(run->store));
+    rc = rc ? rc : frc;
     if (rc)
         goto out;
     c->announced++;
@@ -719,14 +726,17 @@ static int due_ids(struct cv_store *store, const struct cv_scan_options *opt,
     return CV_OK;
 }
 
-/* Verifies one stored record and acts on the result. */
+/* Verifies one stored record, whose last scan state is 'state_text' (NULL: none), and appends
+ * what it calls for to the batch's pipeline: its events, then its invalid-index mark and its new
+ * state. */
 static int scan_one(struct scan_run *run, const struct cv_refdata *ref, const char *id,
-                    const char *record, struct cv_certificate *cert, bool indexed_invalid)
+                    const char *record, const char *state_text, struct cv_certificate *cert,
+                    bool indexed_invalid)
 {
     struct cv_verify_options vo;
     struct cv_verification *v = malloc(sizeof(*v));
     struct scan_state st;
-    char *state_text = NULL, state[160];
+    char state[160];
     json_t *doc = NULL;
     int rc;
 
@@ -740,37 +750,21 @@ static int scan_one(struct scan_run *run, const struct cv_refdata *ref, const ch
     }
     cv_verify_options_init(&vo);
     cv_verify(cert, ref, run->opt->as_of, &vo, v);
-    rc = cv_store_scan_state_get(run->store, id, &state_text);
-    if (rc == CV_ERR_NOT_FOUND)
-        rc = CV_OK;
-    if (rc) {
-        snprintf(run->err, run->cap, "reading scan state failed: %s (%s)", cv_strerror(rc),
-                 cv_store_errstr(run->store));
-        goto out;
-    }
     state_parse(state_text, &st);
     rc = compare(run, id, v, &st);
     if (!rc)
         rc = attend(run, id, cert, v);
     if (rc)
         goto out;
-    if (indexed_invalid != (v->verdict == CV_VERDICT_INVALID)) {
-        rc = cv_store_mark_invalid(run->store, id, v->verdict == CV_VERDICT_INVALID);
-        if (rc) {
-            snprintf(run->err, run->cap, "updating the invalid index failed: %s (%s)",
-                     cv_strerror(rc), cv_store_errstr(run->store));
-            goto out;
-        }
-    }
+    if (indexed_invalid != (v->verdict == CV_VERDICT_INVALID))
+        rc = cv_store_scan_invalid(run->store, id, v->verdict == CV_VERDICT_INVALID);
     state_format(&st, state, sizeof(state));
-    if (!state_text || strcmp(state, state_text)) {
-        rc = cv_store_scan_state_put(run->store, id, state);
-        if (rc)
-            snprintf(run->err, run->cap, "writing scan state failed: %s (%s)", cv_strerror(rc),
-                     cv_store_errstr(run->store));
-    }
+    if (!rc && (!state_text || strcmp(state, state_text)))
+        rc = cv_store_scan_state(run->store, id, state);
+    if (rc)
+        snprintf(run->err, run->cap, "writing scan state failed: %s (%s)", cv_strerror(rc),
+                 cv_store_errstr(run->store));
 out:
-    free(state_text);
     json_decref(doc);
     free(v);
     return rc;
@@ -784,7 +778,7 @@ int cv_scan_run(struct cv_store *store, const struct cv_refdata *ref,
     struct cv_certificate cert;
     char **invalid = NULL; /* the invalid index, sorted */
     size_t n_invalid = 0;
-    char **ids = NULL, **records = NULL, as_of[CV_DATE_STRLEN];
+    char **ids = NULL, **records = NULL, **states = NULL, as_of[CV_DATE_STRLEN];
     size_t n = 0, i, scanned = 0;
     int rc;
 
@@ -809,25 +803,39 @@ int cv_scan_run(struct cv_store *store, const struct cv_refdata *ref,
     }
     for (i = 0; i < n; i += FETCH_BATCH) {
         size_t take = n - i < FETCH_BATCH ? n - i : FETCH_BATCH;
+        /* One round trip for the records, one for their states, one pipeline for what they
+         * call for (events before states, so a crash can only repeat an event). */
         rc = cv_store_get_certificates(store, (const char *const *)ids + i, take, &records);
+        if (!rc)
+            rc = cv_store_scan_states_get(store, (const char *const *)ids + i, take, &states);
         if (rc) {
-            snprintf(err, cap, "reading certificates failed: %s (%s)", cv_strerror(rc),
-                     cv_store_errstr(store));
+            snprintf(err, cap, "reading certificates and their scan state failed: %s (%s)",
+                     cv_strerror(rc), cv_store_errstr(store));
+            cv_store_free_strings(records, take);
+            records = NULL;
             goto out;
         }
-        for (size_t j = 0; j < take && !rc; j++) {
-            if (!records[j]) { /* deleted: drop it from the CB index if it came from there */
+        for (size_t j = 0; j < take; j++)
+            if (!records[j]) /* deleted: drop it from the CB index if it came from there */
                 unlink_deleted(store, &cbs, ids[i + j]);
+        rc = cv_store_scan_begin(store);
+        for (size_t j = 0; j < take && !rc; j++) {
+            if (!records[j])
                 continue;
-            }
             const char *key = ids[i + j];
             bool indexed =
                 n_invalid && bsearch(&key, invalid, n_invalid, sizeof(*invalid), cmp_str);
-            rc = scan_one(&run, ref, ids[i + j], records[j], &cert, indexed);
+            rc = scan_one(&run, ref, ids[i + j], records[j], states[j], &cert, indexed);
             scanned++;
         }
+        int frc = cv_store_scan_flush(store);
+        if (!rc && frc)
+            snprintf(err, cap, "writing events and scan state failed: %s (%s)", cv_strerror(frc),
+                     cv_store_errstr(store));
+        rc = rc ? rc : frc;
         cv_store_free_strings(records, take);
-        records = NULL;
+        cv_store_free_strings(states, take);
+        records = states = NULL;
         if (rc)
             goto out;
         if (opt->progress)

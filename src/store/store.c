@@ -44,6 +44,8 @@ struct cv_store {
     char tagged[CV_STORE_PREFIX_MAX + sizeof(HASH_TAG) + 2]; /* "<prefix>{cv}:" */
     char cache[CV_STORE_PREFIX_MAX + sizeof(K_CACHE)];       /* "<prefix>cache:" */
     unsigned seed;                                           /* rand_r, for retry jitter */
+    size_t piped;   /* commands appended since cv_store_scan_begin, replies unread */
+    int pipe_error; /* the first error of an append since cv_store_scan_begin */
 };
 
 /* The streams a caller may name (a table, not strings scattered in handlers). */
@@ -917,16 +919,6 @@ int cv_store_invalid_ids(struct cv_store *s, char ***ids, size_t *n)
     return done(s, rc);
 }
 
-int cv_store_mark_invalid(struct cv_store *s, const char *id, bool invalid)
-{
-    char k[KEY_MAX];
-    const char *argv[] = {invalid ? "SADD" : "SREM", key(s, k, K_INDEX_INVALID, NULL), id};
-    int rc = check_id(s, id, "certificate id");
-    if (!rc)
-        rc = cv_redis_command(s->r, NULL, 3, argv, NULL);
-    return done(s, rc);
-}
-
 /* Builds "CMD key1 ... keyN [extra]" for the CB index into a malloc'd argv whose keys live in
  * 'buf' (n_keys * KEY_MAX bytes, malloc'd too). */
 static int cb_argv(struct cv_store *s, const char *cmd, const char *const *keys, size_t n_keys,
@@ -1336,35 +1328,6 @@ void cv_store_free_strings(char **v, size_t n)
 
 /* ---- scan state and locks ---------------------------------------------------------------- */
 
-int cv_store_scan_state_get(struct cv_store *s, const char *id, char **value)
-{
-    char k[KEY_MAX];
-    int rc;
-
-    *value = NULL;
-    rc = check_id(s, id, "certificate id");
-    if (!rc)
-        rc = get_string(s, key(s, k, K_SCAN, id), value);
-    return done(s, rc);
-}
-
-int cv_store_scan_state_put(struct cv_store *s, const char *id, const char *value)
-{
-    char k[KEY_MAX];
-    const char *argv[] = {"SET", k, value};
-    int rc;
-
-    rc = check_id(s, id, "certificate id");
-    if (!rc && !value)
-        rc = cv_redis_set_error(s->r, CV_ERR_USAGE, "scan state needs a value");
-    if (rc)
-        goto out;
-    key(s, k, K_SCAN, id);
-    rc = cv_redis_command(s->r, NULL, 3, argv, NULL);
-out:
-    return done(s, rc);
-}
-
 int cv_store_scan_cbs_get(struct cv_store *s, char ***fields, char ***values, size_t *n)
 {
     char k[KEY_MAX];
@@ -1423,6 +1386,119 @@ int cv_store_scan_cbs_del(struct cv_store *s, const char *field)
     int rc = check_id(s, field, "certification body id");
     if (!rc)
         rc = cv_redis_command(s->r, NULL, 3, argv, NULL);
+    return done(s, rc);
+}
+
+int cv_store_scan_states_get(struct cv_store *s, const char *const *ids, size_t n, char ***values)
+{
+    const char **argv = NULL;
+    char *keys = NULL;
+    struct cv_reply *rep = NULL;
+    size_t got = 0;
+    int rc = CV_OK;
+
+    *values = NULL;
+    if (!ids || n == 0 || n > CV_STORE_BATCH_MAX) {
+        rc = cv_redis_set_error(s->r, CV_ERR_USAGE, "1..%d certificate ids, not %zu",
+                                CV_STORE_BATCH_MAX, n);
+        goto out;
+    }
+    for (size_t i = 0; i < n && !rc; i++)
+        rc = check_id(s, ids[i], "certificate id");
+    if (rc)
+        goto out;
+    argv = malloc((n + 1) * sizeof(*argv));
+    keys = malloc(n * KEY_MAX);
+    if (!argv || !keys) {
+        rc = cv_redis_set_error(s->r, CV_ERR_NOMEM, "out of memory");
+        goto out;
+    }
+    argv[0] = "MGET";
+    for (size_t i = 0; i < n; i++)
+        argv[1 + i] = key(s, keys + i * KEY_MAX, K_SCAN, ids[i]);
+    rc = cv_redis_command(s->r, &rep, (int)n + 1, argv, NULL);
+    if (!rc)
+        rc = take_strings(s, rep, n, values, &got);
+    if (!rc && got != n) {
+        cv_store_free_strings(*values, got);
+        *values = NULL;
+        rc = bad_reply(s, "MGET");
+    }
+out:
+    cv_reply_free(rep);
+    free(argv);
+    free(keys);
+    return done(s, rc);
+}
+
+int cv_store_scan_begin(struct cv_store *s)
+{
+    s->piped = 0;
+    s->pipe_error = cv_redis_begin(s->r);
+    return s->pipe_error;
+}
+
+/* Appends one command of the scan's pipeline; the first failure is kept for flush. */
+static int pipe_append(struct cv_store *s, int argc, const char **argv)
+{
+    if (s->pipe_error)
+        return s->pipe_error;
+    s->pipe_error = cv_redis_append(s->r, argc, argv, NULL);
+    if (!s->pipe_error)
+        s->piped++;
+    return s->pipe_error;
+}
+
+int cv_store_scan_event(struct cv_store *s, const char *const *names, const char *const *values,
+                        size_t n)
+{
+    char k[KEY_MAX], maxlen[24];
+    const char *argv[6 + 2 * CV_STORE_STREAM_FIELDS_MAX] = {"XADD", k, "MAXLEN", "~", maxlen, "*"};
+    if (n == 0 || n > CV_STORE_STREAM_FIELDS_MAX || !names || !values)
+        return cv_redis_set_error(s->r, CV_ERR_USAGE, "a stream entry has 1..%d fields",
+                                  CV_STORE_STREAM_FIELDS_MAX);
+    for (size_t i = 0; i < n; i++) {
+        if (!names[i] || !values[i])
+            return cv_redis_set_error(s->r, CV_ERR_USAGE, "stream field %zu is NULL", i);
+        argv[6 + 2 * i] = names[i];
+        argv[7 + 2 * i] = values[i];
+    }
+    key(s, k, K_STREAM, "events");
+    snprintf(maxlen, sizeof(maxlen), "%d", CV_STORE_STREAM_MAXLEN);
+    return pipe_append(s, 6 + 2 * (int)n, argv);
+}
+
+int cv_store_scan_state(struct cv_store *s, const char *id, const char *value)
+{
+    char k[KEY_MAX];
+    const char *argv[] = {"SET", k, value};
+    int rc = check_id(s, id, "certificate id");
+    if (!rc && !value)
+        rc = cv_redis_set_error(s->r, CV_ERR_USAGE, "scan state needs a value");
+    if (rc)
+        return rc;
+    key(s, k, K_SCAN, id);
+    return pipe_append(s, 3, argv);
+}
+
+int cv_store_scan_invalid(struct cv_store *s, const char *id, bool invalid)
+{
+    char k[KEY_MAX];
+    const char *argv[] = {invalid ? "SADD" : "SREM", key(s, k, K_INDEX_INVALID, NULL), id};
+    int rc = check_id(s, id, "certificate id");
+    return rc ? rc : pipe_append(s, 3, argv);
+}
+
+int cv_store_scan_flush(struct cv_store *s)
+{
+    int rc = s->pipe_error;
+    for (size_t i = 0; i < s->piped; i++) { /* read every reply, even after an error */
+        int rc2 = cv_redis_read(s->r, NULL);
+        if (rc2 && !rc)
+            rc = rc2;
+    }
+    s->piped = 0;
+    s->pipe_error = CV_OK;
     return done(s, rc);
 }
 

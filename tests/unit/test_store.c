@@ -1245,12 +1245,16 @@ static void test_invalid_index_and_cb_state(void **state)
     assert_int_equal(cv_store_invalid_ids(f->s, &ids, &n), CV_OK);
     assert_ids(ids, n, b_only, 1);
     cv_store_free_strings(ids, n);
-    assert_int_equal(cv_store_mark_invalid(f->s, "c_c", true), CV_OK);
+    assert_int_equal(cv_store_scan_begin(f->s), CV_OK);
+    assert_int_equal(cv_store_scan_invalid(f->s, "c_c", true), CV_OK);
+    assert_int_equal(cv_store_scan_flush(f->s), CV_OK);
     assert_int_equal(cv_store_invalid_ids(f->s, &ids, &n), CV_OK);
     assert_ids(ids, n, b_c, 2);
     cv_store_free_strings(ids, n);
     assert_int_equal(cv_store_delete_certificate(f->s, "c_b", "t"), CV_OK);
-    assert_int_equal(cv_store_mark_invalid(f->s, "c_c", false), CV_OK);
+    assert_int_equal(cv_store_scan_begin(f->s), CV_OK);
+    assert_int_equal(cv_store_scan_invalid(f->s, "c_c", false), CV_OK);
+    assert_int_equal(cv_store_scan_flush(f->s), CV_OK);
     assert_int_equal(cv_store_invalid_ids(f->s, &ids, &n), CV_OK);
     assert_int_equal(n, 0);
 
@@ -1267,6 +1271,46 @@ static void test_invalid_index_and_cb_state(void **state)
     cv_store_free_strings(values, n);
 }
 
+/* The scan's pipeline: events and states appended, applied in order by one flush; states read
+ * back in one MGET (NULL where none); an error reply inside the pipeline is reported by flush,
+ * and the connection serves the next call. */
+static void test_scan_pipeline(void **state)
+{
+    struct fixture *f = *state;
+    const char *names[] = {"type", "certificate_id"}, *values[] = {"expired", "c_1"};
+    const char *ids[] = {"c_1", "c_none", "c_2"};
+    char **got = NULL;
+    struct cv_stream_entry *e = NULL;
+    size_t n = 0;
+
+    assert_int_equal(cv_store_scan_begin(f->s), CV_OK);
+    assert_int_equal(cv_store_scan_event(f->s, names, values, 2), CV_OK);
+    assert_int_equal(cv_store_scan_state(f->s, "c_1", "v=3"), CV_OK);
+    assert_int_equal(cv_store_scan_state(f->s, "c_2", "v=1"), CV_OK);
+    assert_int_equal(cv_store_scan_flush(f->s), CV_OK);
+    assert_int_equal(cv_store_scan_states_get(f->s, ids, 3, &got), CV_OK);
+    assert_string_equal(got[0], "v=3");
+    assert_null(got[1]);
+    assert_string_equal(got[2], "v=1");
+    cv_store_free_strings(got, 3);
+    assert_int_equal(cv_store_stream_read(f->s, "events", "0", 10, &e, &n), CV_OK);
+    assert_int_equal(n, 1);
+    assert_string_equal(e[0].values[0], "expired");
+    cv_store_free_stream_entries(e, n);
+
+    /* A key of the wrong type makes one command fail: flush says so, the rest applied. */
+    cv_reply_free(raw(f->raw, "SET", P "index:invalid", "not a set", NULL));
+    assert_int_equal(cv_store_scan_begin(f->s), CV_OK);
+    assert_int_equal(cv_store_scan_invalid(f->s, "c_1", true), CV_OK);
+    assert_int_equal(cv_store_scan_state(f->s, "c_1", "v=2"), CV_OK);
+    assert_int_equal(cv_store_scan_flush(f->s), CV_ERR_UNAVAILABLE);
+    assert_non_null(strstr(cv_store_errstr(f->s), "WRONGTYPE"));
+    assert_int_equal(cv_store_scan_states_get(f->s, ids, 1, &got), CV_OK);
+    assert_string_equal(got[0], "v=2");
+    cv_store_free_strings(got, 1);
+    assert_int_equal(cv_store_scan_states_get(f->s, ids, 0, &got), CV_ERR_USAGE);
+}
+
 int main(void)
 {
     const struct CMUnitTest plain[] = {
@@ -1277,6 +1321,7 @@ int main(void)
     };
 #define T(f) cmocka_unit_test_setup_teardown(f, fixture_up, fixture_down)
     const struct CMUnitTest store[] = {
+        T(test_scan_pipeline),
         T(test_cb_index),
         T(test_invalid_index_and_cb_state),
         T(test_put_batch_and_read_back),
