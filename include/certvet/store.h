@@ -126,8 +126,10 @@ int cv_store_due(struct cv_store *s, enum cv_store_index index, cv_date until, s
                  char ***ids, size_t *n);
 
 /* The verification cache: a string under 'key' with a TTL ('ttl_seconds' >= 1). get returns the
- * value malloc'd in '*value' (caller frees), or CV_ERR_NOT_FOUND on a miss. Cache keys are not
- * hash-tagged, so a Redis Cluster spreads them (docs/STORAGE.md). */
+ * value malloc'd in '*value' (caller frees), or CV_ERR_NOT_FOUND on a miss. put is sent without
+ * waiting for Redis' reply (read before the connection's next command; a failed put is only
+ * counted in the stats' errors): CV_OK means sent. Cache keys are not hash-tagged, so a Redis
+ * Cluster spreads them (docs/STORAGE.md). */
 int cv_store_cache_get(struct cv_store *s, const char *key, char **value);
 int cv_store_cache_put(struct cv_store *s, const char *key, const char *value, int ttl_seconds);
 

@@ -32,6 +32,7 @@ struct cv_redis {
     bool sigpipe_ignored;               /* SIGPIPE was SIG_IGN when we connected */
     bool connected_once;
     bool demoted;          /* a READONLY reply: dropped once the pipeline is read */
+    size_t deferred;       /* replies of cv_redis_send_deferred still to read and discard */
     long long retry_at_ms; /* monotonic clock; no reconnection attempt before (0: none) */
     int backoff_ms;
     char last_connect_error[CV_REDIS_ERRSTR_MAX];
@@ -400,6 +401,7 @@ static void drop(struct cv_redis *r)
     r->pending = 0;
     r->unsent = false;
     r->demoted = false;
+    r->deferred = 0;
 }
 
 /* Turns the context's error into ours and drops the connection. 'saved_errno' is errno right
@@ -733,8 +735,38 @@ static bool closed_by_peer(redisContext *c)
     return poll(&p, 1, 0) > 0;
 }
 
+/* Reads and discards the replies of the commands sent by cv_redis_send_deferred (they arrived
+ * while the caller did other work: no waiting in the common case). An error reply is counted. */
+static void read_deferred(struct cv_redis *r)
+{
+    while (r->c && r->deferred) {
+        redisReply *rep = NULL;
+        r->deferred--;
+        if (read_one(r, &rep)) /* the connection was dropped and the error recorded */
+            return;
+        if (rep->type == REDIS_REPLY_ERROR)
+            r->errors++;
+        freeReplyObject(rep);
+    }
+}
+
+int cv_redis_send_deferred(struct cv_redis *r, int argc, const char **argv)
+{
+    int rc = cv_redis_begin(r);
+    if (!rc)
+        rc = cv_redis_append(r, argc, argv, NULL);
+    if (!rc)
+        rc = flush_output(r);
+    if (!rc) {
+        r->pending--;
+        r->deferred++;
+    }
+    return rc;
+}
+
 int cv_redis_begin(struct cv_redis *r)
 {
+    read_deferred(r); /* before the idle check: a deferred reply makes the socket readable */
     if (r->c && r->pending)
         drop(r); /* an abandoned pipeline: its replies would be read as ours */
     else if (r->c && closed_by_peer(r->c))

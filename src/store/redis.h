@@ -67,6 +67,12 @@ void cv_redis_clear_error(struct cv_redis *r);
 int cv_redis_set_error(struct cv_redis *r, int rc, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* Sends one command now and does not wait for its reply: the reply is read and discarded before
+ * the next command on this connection (counted in 'errors' when it is an error). For writes
+ * whose outcome nobody waits for (a cache entry): it takes a round trip off the caller. CV_OK
+ * once the command is written. */
+int cv_redis_send_deferred(struct cv_redis *r, int argc, const char **argv);
+
 /* After a write: with ?wait=N, WAIT until N replicas acknowledged everything written on this
  * connection (bounded by the timeout), so that a failover loses nothing that was acknowledged.
  * CV_OK at once without ?wait; CV_ERR_UNAVAILABLE when fewer replicas confirmed in time. */

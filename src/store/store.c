@@ -1029,7 +1029,8 @@ int cv_store_cache_put(struct cv_store *s, const char *key_, const char *value, 
         goto out;
     snprintf(k, sizeof(k), "%s%s", s->cache, key_);
     snprintf(ttl, sizeof(ttl), "%d", ttl_seconds);
-    rc = cv_redis_command(s->r, NULL, 5, argv, NULL);
+    /* Best effort, and nobody waits for it: the reply is consumed before the next command. */
+    rc = cv_redis_send_deferred(s->r, 5, argv);
 out:
     return done(s, rc);
 }

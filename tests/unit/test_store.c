@@ -649,6 +649,19 @@ static void test_cache(void **state)
     assert_int_equal(cv_store_cache_put(f->s, "short", "v", 1), CV_OK);
     sleep_ms(2000);
     assert_int_equal(cv_store_cache_get(f->s, "short", &v), CV_ERR_NOT_FOUND);
+
+    /* A put is not waited for: one that Redis refuses (OOM) still returns CV_OK, its error reply
+     * is counted when the next command reads it, and that command is unaffected. */
+    struct cv_store_stats a, b;
+    cv_reply_free(raw(f->raw, "CONFIG", "SET", "maxmemory", "1", NULL));
+    cv_store_stats(f->s, &a);
+    assert_int_equal(cv_store_cache_put(f->s, "refused", "v", 60), CV_OK);
+    assert_int_equal(cv_store_ping(f->s), CV_OK);
+    cv_store_stats(f->s, &b);
+    cv_reply_free(raw(f->raw, "CONFIG", "SET", "maxmemory", "0", NULL));
+    assert_int_equal(b.errors, a.errors + 1);
+    assert_int_equal(b.reconnects, a.reconnects);
+    assert_int_equal(cv_store_cache_get(f->s, "refused", &v), CV_ERR_NOT_FOUND);
 }
 
 /* A listing source's last good copy: binary-safe body, optional validators, replaced whole. */
