@@ -62,12 +62,23 @@ int cv_ingest_flush(struct cv_ingest *in);
 /* Drops anything pending and frees. */
 void cv_ingest_cleanup(struct cv_ingest *in);
 
-/* Verifies 'cert' as of 'as_of', through the verification cache when 'store' is not NULL and
- * answers (a store error is not fatal: the rules run and the result is not cached). The cache key
- * is described in docs/API.md. '*json' receives the verification JSON text (malloc'd);
- * '*cache_hit' (may be NULL) says whether it came from the cache. */
+/* The verification cache (docs/API.md), in two steps so that the caller can read the entry in
+ * the same round trip as the linked supplier. cv_verify_cache_key: the key of 'cert' verified as
+ * of 'as_of' with 'opt', leaving out the supplier's names (they are checked through a tag stored
+ * with the value, so the key can be known before the supplier is read). */
+#define CV_VERIFY_KEY_LEN 48
+int cv_verify_cache_key(const struct cv_reference *refs, const struct cv_certificate *cert,
+                        cv_date as_of, const struct cv_verify_options *opt,
+                        char key[CV_VERIFY_KEY_LEN]);
+
+/* Verifies 'cert' as of 'as_of' with 'opt' (its supplier names included). 'cached' is what the
+ * cache held under 'key' (NULL: nothing); when it was written for the same supplier names it is
+ * the answer, else the rules run and, with 'store' and 'key', the result is cached (unless it
+ * rests on an unavailable registry). '*json' receives the verification JSON text (malloc'd);
+ * '*cache_hit' (may be NULL) says whether it came from the cache. A store error is not fatal. */
 int cv_verify_cached(struct cv_store *store, const struct cv_reference *refs,
                      const struct cv_certificate *cert, cv_date as_of,
-                     const struct cv_verify_options *opt, int ttl_s, char **json, int *cache_hit);
+                     const struct cv_verify_options *opt, int ttl_s, const char *key,
+                     const char *cached, char **json, int *cache_hit);
 
 #endif

@@ -131,6 +131,11 @@ int cv_store_due(struct cv_store *s, enum cv_store_index index, cv_date until, s
  * counted in the stats' errors): CV_OK means sent. Cache keys are not hash-tagged, so a Redis
  * Cluster spreads them (docs/STORAGE.md). */
 int cv_store_cache_get(struct cv_store *s, const char *key, char **value);
+/* A supplier's record and a cache entry in one round trip (two GETs pipelined; not one MGET, as
+ * cache keys and the dataset's keys sit in different Cluster slots). '*supplier_json' and
+ * '*cached' are malloc'd, NULL where absent; CV_OK also when both are. */
+int cv_store_get_supplier_and_cache(struct cv_store *s, const char *supplier_id,
+                                    const char *cache_key, char **supplier_json, char **cached);
 int cv_store_cache_put(struct cv_store *s, const char *key, const char *value, int ttl_seconds);
 
 /* Streams: "events" (typed events), "changes" (audit trail) and "deliveries" (notification

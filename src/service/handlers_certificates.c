@@ -48,41 +48,28 @@ void cv_linked_supplier_set(struct cv_linked_supplier *l, const char *id, json_t
     }
 }
 
-/* Loads supplier 'id' into 'l' unless it holds it already. An unknown supplier, or a store that
- * does not answer, leaves it without a name: the holder check is then skipped. */
-static void link_load(struct cv_store *store, struct cv_linked_supplier *l, const char *id)
+/* Points 'l' at supplier 'id' from its record text ('text' NULL: unknown, or the store did not
+ * answer: no name, and the holder check is then skipped). */
+static void link_set_text(struct cv_linked_supplier *l, const char *id, const char *text)
 {
-    char *text = NULL;
-    json_t *doc = NULL;
-    if (l->id && strcmp(l->id, id) == 0)
-        return;
-    if (store && cv_store_get_supplier(store, id, &text) == CV_OK)
-        doc = json_loads(text, 0, NULL);
+    json_t *doc = text ? json_loads(text, 0, NULL) : NULL;
     cv_linked_supplier_set(l, id, doc);
     json_decref(doc);
-    free(text);
 }
 
-/* The verification JSON text (malloc'd), or NULL when out of memory. */
+/* The verification JSON text (malloc'd), or NULL when out of memory. The linked supplier (unless
+ * 'link' holds it already) and the cache entry are read in one round trip. */
 static char *verify_text(struct cv_request *rq, struct cv_store *store,
                          struct cv_linked_supplier *link, const struct cv_certificate *cert,
                          cv_date as_of, int within)
 {
     const struct cv_service_config *cfg = rq->srv->cfg;
     struct cv_verify_options opt;
-    char *text = NULL;
+    char *text = NULL, *cached = NULL, key[CV_VERIFY_KEY_LEN];
     int hit = 0;
     cv_verify_options_init(&opt);
     opt.expiring_within = within;
     opt.surveillance_grace = cfg->surveillance_grace;
-    if (cert->supplier_id && link) {
-        link_load(store, link, cert->supplier_id);
-        if (link->name) {
-            opt.supplier_name = link->name;
-            opt.supplier_aliases = link->aliases;
-            opt.n_supplier_aliases = link->n_aliases;
-        }
-    }
     /* A configured registry's answer is an input of the rules (and of the cache key). */
     struct cv_registry_result reg;
     char reg_buf[CV_REGISTRY_BUF_MIN];
@@ -91,7 +78,28 @@ static char *verify_text(struct cv_request *rq, struct cv_store *store,
             CV_OK &&
         reg.status != CV_REG_NOT_CONSULTED)
         opt.registry = &reg;
-    if (cv_verify_cached(store, rq->refs, cert, as_of, &opt, cfg->cache_ttl_s, &text, &hit))
+    bool keyed = store && cv_verify_cache_key(rq->refs, cert, as_of, &opt, key) == CV_OK;
+    bool linked = cert->supplier_id && link;
+    if (linked && !(link->id && strcmp(link->id, cert->supplier_id) == 0)) {
+        char *sup = NULL;
+        if (keyed)
+            cv_store_get_supplier_and_cache(store, cert->supplier_id, key, &sup, &cached);
+        else if (store)
+            cv_store_get_supplier(store, cert->supplier_id, &sup);
+        link_set_text(link, cert->supplier_id, sup);
+        free(sup);
+    } else if (keyed) {
+        cv_store_cache_get(store, key, &cached);
+    }
+    if (linked && link->name) {
+        opt.supplier_name = link->name;
+        opt.supplier_aliases = link->aliases;
+        opt.n_supplier_aliases = link->n_aliases;
+    }
+    int rc = cv_verify_cached(store, rq->refs, cert, as_of, &opt, cfg->cache_ttl_s,
+                              keyed ? key : NULL, cached, &text, &hit);
+    free(cached);
+    if (rc)
         return NULL;
     if (store)
         cv_metrics_cache(hit);

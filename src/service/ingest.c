@@ -274,9 +274,11 @@ int cv_ingest_flush(struct cv_ingest *in)
 }
 
 /* The cache key of docs/API.md: everything the verification depends on. */
-static int cache_key(const struct cv_reference *refs, const struct cv_certificate *cert,
-                     cv_date as_of, const struct cv_verify_options *opt, char *key, size_t cap)
+int cv_verify_cache_key(const struct cv_reference *refs, const struct cv_certificate *cert,
+                        cv_date as_of, const struct cv_verify_options *opt,
+                        char key[CV_VERIFY_KEY_LEN])
 {
+    size_t cap = CV_VERIFY_KEY_LEN;
     /* The certificate's canonical text: fields in one fixed order, absent ones left out. */
     struct cv_buf b;
     int rc;
@@ -292,10 +294,6 @@ static int cache_key(const struct cv_reference *refs, const struct cv_certificat
     cv_sha256_init(&h);
     cv_sha256_update(&h, head, (size_t)n);
     cv_sha256_update(&h, text, strlen(text) + 1);
-    if (opt->supplier_name)
-        cv_sha256_update(&h, opt->supplier_name, strlen(opt->supplier_name) + 1);
-    for (size_t i = 0; i < opt->n_supplier_aliases; i++)
-        cv_sha256_update(&h, opt->supplier_aliases[i], strlen(opt->supplier_aliases[i]) + 1);
     if (opt->registry) {
         /* What the registry said is an input of the rules: a new answer, a new key. */
         const struct cv_registry_result *r = opt->registry;
@@ -318,37 +316,70 @@ static int cache_key(const struct cv_reference *refs, const struct cv_certificat
     return CV_OK;
 }
 
+/* The tag of the supplier names a verification was made with: 16 hex digits of SHA-256 over the
+ * name and aliases, "-" repeated when there is no name. Stored before the cached value. */
+#define SUPPLIER_TAG_LEN 16
+static void supplier_tag(const struct cv_verify_options *opt, char tag[SUPPLIER_TAG_LEN + 1])
+{
+    static const char hex[] = "0123456789abcdef";
+    unsigned char d[CV_SHA256_LEN];
+    struct cv_sha256 h;
+    if (!opt->supplier_name) {
+        memset(tag, '-', SUPPLIER_TAG_LEN);
+        tag[SUPPLIER_TAG_LEN] = '\0';
+        return;
+    }
+    cv_sha256_init(&h);
+    cv_sha256_update(&h, opt->supplier_name, strlen(opt->supplier_name) + 1);
+    for (size_t i = 0; i < opt->n_supplier_aliases; i++)
+        cv_sha256_update(&h, opt->supplier_aliases[i], strlen(opt->supplier_aliases[i]) + 1);
+    cv_sha256_final(&h, d);
+    for (int i = 0; i < SUPPLIER_TAG_LEN / 2; i++) {
+        tag[2 * i] = hex[d[i] >> 4];
+        tag[2 * i + 1] = hex[d[i] & 15];
+    }
+    tag[SUPPLIER_TAG_LEN] = '\0';
+}
+
 int cv_verify_cached(struct cv_store *store, const struct cv_reference *refs,
                      const struct cv_certificate *cert, cv_date as_of,
-                     const struct cv_verify_options *opt, int ttl_s, char **json, int *cache_hit)
+                     const struct cv_verify_options *opt, int ttl_s, const char *key,
+                     const char *cached, char **json, int *cache_hit)
 {
-    char key[64];
+    char tag[SUPPLIER_TAG_LEN + 1];
     struct cv_verification v;
     int rc;
 
     *json = NULL;
     if (cache_hit)
         *cache_hit = 0;
-    if (store) {
-        rc = cache_key(refs, cert, as_of, opt, key, sizeof(key));
-        if (rc)
-            return rc;
-        if (cv_store_cache_get(store, key, json) == CV_OK) {
-            if (cache_hit)
-                *cache_hit = 1;
-            return CV_OK;
-        }
+    supplier_tag(opt, tag);
+    /* "<tag>\n<verification>": a hit only for the same supplier names. */
+    if (cached && strlen(cached) > SUPPLIER_TAG_LEN && memcmp(cached, tag, SUPPLIER_TAG_LEN) == 0 &&
+        cached[SUPPLIER_TAG_LEN] == '\n') {
+        *json = strdup(cached + SUPPLIER_TAG_LEN + 1);
+        if (!*json)
+            return CV_ERR_NOMEM;
+        if (cache_hit)
+            *cache_hit = 1;
+        return CV_OK;
     }
     cv_verify(cert, &refs->ref, as_of, opt, &v);
     struct cv_buf b;
     cv_buf_init(&b, RECORD_TEXT_MAX);
     rc = cv_buf_reserve(&b, 1024);
-    *json = buf_take(&b, rc ? rc : cv_verification_json_append(&b, &v, cert, NULL), &rc);
-    if (!*json)
+    if (!rc)
+        rc = cv_buf_append(&b, tag, SUPPLIER_TAG_LEN);
+    if (!rc)
+        rc = cv_buf_append(&b, "\n", 1);
+    char *value = buf_take(&b, rc ? rc : cv_verification_json_append(&b, &v, cert, NULL), &rc);
+    if (!value)
         return rc == CV_ERR_INVALID || rc == CV_ERR_TOO_LARGE ? CV_ERR_NOMEM : rc;
     /* A verdict that rests on an unavailable registry is not kept: the next request retries. */
     bool transient = opt->registry && opt->registry->status == CV_REG_UNAVAILABLE;
-    if (store && !transient)
-        cv_store_cache_put(store, key, *json, ttl_s); /* a cache that fails is only slower */
-    return CV_OK;
+    if (store && key && !transient)
+        cv_store_cache_put(store, key, value, ttl_s); /* a cache that fails is only slower */
+    *json = strdup(value + SUPPLIER_TAG_LEN + 1);
+    free(value);
+    return *json ? CV_OK : CV_ERR_NOMEM;
 }

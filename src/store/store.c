@@ -1016,6 +1016,59 @@ out:
     return done(s, rc);
 }
 
+/* One string reply of a pipeline into '*out' (NULL for nil). */
+static int take_string(struct cv_store *s, const struct cv_reply *rep, char **out)
+{
+    if (cv_reply_type(rep) == CV_REPLY_NIL)
+        return CV_OK;
+    if (cv_reply_type(rep) != CV_REPLY_STRING)
+        return bad_reply(s, "GET");
+    *out = cv_reply_strdup(rep);
+    return *out ? CV_OK : cv_redis_set_error(s->r, CV_ERR_NOMEM, "out of memory");
+}
+
+int cv_store_get_supplier_and_cache(struct cv_store *s, const char *supplier_id,
+                                    const char *cache_key, char **supplier_json, char **cached)
+{
+    char k1[KEY_MAX], k2[KEY_MAX];
+    const char *get1[] = {"GET", k1}, *get2[] = {"GET", k2};
+    struct cv_reply *r1 = NULL, *r2 = NULL;
+    int rc;
+
+    *supplier_json = *cached = NULL;
+    rc = check_id(s, supplier_id, "supplier id");
+    if (!rc)
+        rc = check_id(s, cache_key, "cache key");
+    if (rc)
+        goto out;
+    key(s, k1, K_SUPPLIER, supplier_id);
+    snprintf(k2, sizeof(k2), "%s%s", s->cache, cache_key);
+    rc = cv_redis_begin(s->r);
+    if (!rc)
+        rc = cv_redis_append(s->r, 2, get1, NULL);
+    if (!rc)
+        rc = cv_redis_append(s->r, 2, get2, NULL);
+    if (!rc) {
+        int rc2;
+        rc = cv_redis_read(s->r, &r1);
+        rc2 = cv_redis_read(s->r, &r2); /* both read, whatever the first gave */
+        rc = rc ? rc : rc2;
+    }
+    if (!rc)
+        rc = take_string(s, r1, supplier_json);
+    if (!rc)
+        rc = take_string(s, r2, cached);
+    if (rc) {
+        free(*supplier_json);
+        free(*cached);
+        *supplier_json = *cached = NULL;
+    }
+out:
+    cv_reply_free(r1);
+    cv_reply_free(r2);
+    return done(s, rc);
+}
+
 int cv_store_cache_put(struct cv_store *s, const char *key_, const char *value, int ttl_seconds)
 {
     char k[KEY_MAX], ttl[16];

@@ -439,6 +439,52 @@ static void test_verify_cache_hit(void **state)
     json_decref(second);
 }
 
+static bool has_code(json_t *v, const char *code)
+{
+    size_t i;
+    json_t *f;
+    json_array_foreach(
+        json_object_get(v, "findings"), i,
+        f) if (!strcmp(json_string_value(json_object_get(f, "code")), code)) return true;
+    return false;
+}
+
+/* The cache is keyed without the linked supplier (it is read in the same round trip as the
+ * entry) and the entry carries a tag of the supplier's names: renaming the supplier makes the
+ * next verification a miss with the new holder check, never the stale cached verdict; the same
+ * request after that is a hit again. */
+static void test_verify_cache_follows_supplier(void **state)
+{
+    (void)state;
+    const char *path = "/v1/verify?as_of=2026-05-06";
+    json_t *cert = portfolio_cert("NW-E-25077");
+    json_object_set_new(cert, "supplier_id", json_string("SUP-CACHE"));
+    json_object_set_new(json_object_get(cert, "holder"), "name",
+                        json_string("Alderbank Moulding Ltd"));
+    it_put_supplier(&svc, "SUP-CACHE", "Alderbank Moulding Ltd");
+    json_t *a = verify(path, cert);
+    assert_false(has_code(a, "HOLDER_MISMATCH"));
+    double hits0 = it_get_metric(&svc, "certvet_cache_hits_total");
+    json_t *b = verify(path, cert); /* same supplier: a hit */
+    assert_true(it_get_metric(&svc, "certvet_cache_hits_total") >= hits0 + 1);
+    assert_true(json_equal(a, b));
+
+    it_put_supplier(&svc, "SUP-CACHE", "Quillon Foods Ltd"); /* renamed */
+    double misses0 = it_get_metric(&svc, "certvet_cache_misses_total");
+    json_t *c = verify(path, cert);
+    assert_true(it_get_metric(&svc, "certvet_cache_misses_total") >= misses0 + 1);
+    assert_true(has_code(c, "HOLDER_MISMATCH"));
+    hits0 = it_get_metric(&svc, "certvet_cache_hits_total");
+    json_t *d = verify(path, cert);
+    assert_true(it_get_metric(&svc, "certvet_cache_hits_total") >= hits0 + 1);
+    assert_true(json_equal(c, d));
+    json_decref(a);
+    json_decref(b);
+    json_decref(c);
+    json_decref(d);
+    json_decref(cert);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -450,6 +496,7 @@ int main(void)
         cmocka_unit_test(test_verify_malformed_400),
         cmocka_unit_test(test_verify_bad_parameters_400),
         cmocka_unit_test(test_verify_cache_hit),
+        cmocka_unit_test(test_verify_cache_follows_supplier),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
