@@ -977,6 +977,20 @@ void it_put_supplier(const struct it_service *s, const char *id, const char *nam
     json_decref(sup);
 }
 
+void it_write_fixture_registries(const char *path, const char *origin)
+{
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fprintf(f,
+            "{\"connectors\": [{\"name\": \"fixture-registry\", \"type\": \"generic\", \"cbs\": "
+            "[\"*\"], \"url\": \"%s/{number}.json\", \"record\": \"/result/certificate\", "
+            "\"fields\": {\"status\": \"/state\", \"holder\": \"/holder/name\", \"standard\": "
+            "\"/standard\", \"expiry\": \"/valid_until\"}, \"status_map\": {\"Active\": "
+            "\"active\", \"Suspended\": \"suspended\"}, \"timeout_ms\": 3000, \"retries\": 0}]}",
+            origin);
+    assert_int_equal(fclose(f), 0);
+}
+
 int it_listen_loopback(unsigned *port)
 {
     struct sockaddr_in a = {0};

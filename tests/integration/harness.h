@@ -190,6 +190,11 @@ json_t *it_ingest(const struct it_service *s, const char *content_type, const ch
  * in the order given; the caller decrefs). */
 json_t *it_supplier_certificate_ids(const struct it_service *s, const char *supplier_id);
 
+/* Writes 'path': a registries.json with one generic connector, "fixture-registry", for every CB,
+ * answering from '<origin>/{number}.json' as the fixture server serves fixtures/registry/generic
+ * (status, holder, standard and expiry mapped; Active and Suspended statuses), no retries. */
+void it_write_fixture_registries(const char *path, const char *origin);
+
 /* A TCP socket listening on 127.0.0.1 at a port the kernel picked ('*port'), for the loopback
  * peers tests start (webhook receivers, traps); close it, or just take a free port. */
 int it_listen_loopback(unsigned *port);

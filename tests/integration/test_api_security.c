@@ -63,15 +63,7 @@ static int setup(void **state)
     it_source_path("fixtures/registry/generic", root, sizeof(root));
     assert_int_equal(cv_fixture_start(&registry, CERTVET_FIXTURE_SERVER, root), 0);
     snprintf(path, sizeof(path), "%s/registries.json", it_tmpdir());
-    FILE *f = fopen(path, "w");
-    assert_non_null(f);
-    fprintf(f,
-            "{\"connectors\": [{\"name\": \"fixture-registry\", \"type\": \"generic\", \"cbs\": "
-            "[\"*\"], \"url\": \"%s/{number}.json\", \"record\": \"/result/certificate\", "
-            "\"fields\": {\"status\": \"/state\"}, \"status_map\": {\"Active\": \"active\"}, "
-            "\"timeout_ms\": 3000, \"retries\": 0}]}",
-            registry.origin);
-    fclose(f);
+    it_write_fixture_registries(path, registry.origin);
     it_redis_start(&redis, it_tmpdir(), false);
     struct it_service_options o = {.redis_url = redis.url, .registries = path};
     it_service_start(&svc, &o);
