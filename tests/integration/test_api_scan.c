@@ -443,6 +443,23 @@ static pid_t receiver_start(const char *dir, int max, unsigned *port)
     _exit(0);
 }
 
+/* The body of a saved webhook request 'req', parsed, after checking its X-Certvet-Signature
+ * header: the HMAC-SHA256 of the body under 'secret'. The caller decrefs it. */
+static json_t *signed_body(const char *req, const char *secret)
+{
+    char hex[65], sig[128];
+    const char *body = strstr(req, "\r\n\r\n");
+    assert_non_null(body);
+    body += 4;
+    cv_hmac_sha256_hex(secret, body, strlen(body), hex);
+    snprintf(sig, sizeof(sig), "X-Certvet-Signature: sha256=%s", hex);
+    if (!strcasestr(req, sig))
+        fail_msg("no %s in %s", sig, req);
+    json_t *doc = json_loads(body, 0, NULL);
+    assert_non_null(doc);
+    return doc;
+}
+
 /* --notify POSTs the night's events, signed, to the webhook. Day 41 (2026-07-12): D has 60 days
  * left. */
 static void test_notify_webhook(void **state)
@@ -471,11 +488,7 @@ static void test_notify_webhook(void **state)
     char *req = it_read_file(path, NULL);
     assert_non_null(req);
     assert_non_null(strstr(req, "POST /hook"));
-    assert_non_null(strcasestr(req, "X-Certvet-Signature: sha256="));
-    char *body = strstr(req, "\r\n\r\n");
-    assert_non_null(body);
-    json_t *doc = json_loads(body + 4, 0, NULL);
-    assert_non_null(doc);
+    json_t *doc = signed_body(req, "test-secret");
     assert_non_null(strstr(json_string_value(json_object_get(doc, "text")), "2026-07-12"));
     json_t *ev;
     size_t i;
@@ -661,7 +674,7 @@ static void test_cb_withdrawn_by_refresh(void **state)
 static void test_notify_from_config(void **state)
 {
     (void)state;
-    char dir[IT_PATH_MAX], path[IT_PATH_MAX + 16], conf[IT_PATH_MAX], text[512], hex[65];
+    char dir[IT_PATH_MAX], path[IT_PATH_MAX + 16], conf[IT_PATH_MAX], text[512];
     unsigned port;
     int status, ws;
     snprintf(dir, sizeof(dir), "%s/webhook-config", it_tmpdir());
@@ -695,16 +708,7 @@ static void test_notify_from_config(void **state)
     char *req = it_read_file(path, NULL);
     assert_non_null(req);
     assert_non_null(strstr(req, "POST /from-config"));
-    char *body = strstr(req, "\r\n\r\n");
-    assert_non_null(body);
-    body += 4;
-    cv_hmac_sha256_hex("from-the-environment", body, strlen(body), hex);
-    char expect[128];
-    snprintf(expect, sizeof(expect), "X-Certvet-Signature: sha256=%s", hex);
-    if (!strcasestr(req, expect))
-        fail_msg("no %s in %s", expect, req);
-    json_t *doc = json_loads(body, 0, NULL);
-    assert_non_null(doc);
+    json_t *doc = signed_body(req, "from-the-environment");
     bool found = false;
     json_t *ev;
     size_t i;
@@ -909,14 +913,7 @@ static void test_sample_month(void **state)
             it_sleep_ms(10);
         if (!req)
             fail_msg("night %d: no webhook POST", night);
-        char *body = strstr(req, "\r\n\r\n"), hex[65], sig[128];
-        assert_non_null(body);
-        body += 4;
-        cv_hmac_sha256_hex("month-secret", body, strlen(body), hex);
-        snprintf(sig, sizeof(sig), "X-Certvet-Signature: sha256=%s", hex);
-        assert_non_null(strcasestr(req, sig));
-        json_t *doc = json_loads(body, 0, NULL);
-        assert_non_null(doc);
+        json_t *doc = signed_body(req, "month-secret");
         assert_string_equal(field(doc, "as_of"), date);
         assert_int_equal(check_night(night, json_object_get(doc, "events")), got);
         json_decref(doc);
