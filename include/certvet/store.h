@@ -45,6 +45,15 @@ void cv_store_close(struct cv_store *s);
  * that returns CV_OK or CV_ERR_NOT_FOUND counts as successful. */
 const char *cv_store_errstr(const struct cv_store *s);
 
+/* Why the first error since the last successful call happened, when the adapter could tell
+ * (set with it, cleared with it): what a caller may answer differently. */
+enum cv_store_cause {
+    CV_CAUSE_NONE = 0,       /* nothing particular (a timeout, a lost connection, ...) */
+    CV_CAUSE_NOT_PERSISTING, /* Redis refuses writes: it cannot persist them (MISCONF) */
+    CV_CAUSE_UNCONFIRMED,    /* written, but fewer replicas confirmed it than ?wait= asks */
+};
+enum cv_store_cause cv_store_cause(const struct cv_store *s);
+
 /* PING. CV_OK or CV_ERR_UNAVAILABLE. */
 int cv_store_ping(struct cv_store *s);
 

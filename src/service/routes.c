@@ -132,7 +132,7 @@ void cv_h_readyz(struct cv_request *rq)
 {
     struct cv_store *store = cv_store_try(rq);
     if (!store || cv_store_ping(store) != CV_OK) {
-        if (store && strstr(cv_store_errstr(store), "MISCONF"))
+        if (store && cv_store_cause(store) == CV_CAUSE_NOT_PERSISTING)
             cv_http_problem(rq, CV_P_STORE, NULL, false,
                             "the store (Redis) refuses writes: it cannot persist them (its disk "
                             "is full or failing); reads still work");

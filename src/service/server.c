@@ -152,16 +152,17 @@ void cv_store_failed_respond(struct cv_request *rq, int rc, const char *what)
         break;
     case CV_ERR_UNAVAILABLE: {
         struct thread_store *ts = thread_store();
-        const char *why = ts && ts->store ? cv_store_errstr(ts->store) : "";
-        /* Redis answers MISCONF when it cannot persist writes (the append-only file's disk is
-         * full or failing): say so to the client, and to the operator with Redis's words. */
-        if (strstr(why, "replicas confirmed")) {
+        enum cv_store_cause cause = ts && ts->store ? cv_store_cause(ts->store) : CV_CAUSE_NONE;
+        if (cause == CV_CAUSE_UNCONFIRMED) {
             cv_http_problem(rq, CV_P_STORE, NULL, false,
                             "the write reached the store (Redis) but not enough replicas "
                             "confirmed it in time, so it is not acknowledged; retry (writes are "
                             "idempotent)");
-        } else if (strstr(why, "MISCONF")) {
-            cv_log("error", "store refuses writes", json_pack("{s:s}", "detail", why));
+        } else if (cause == CV_CAUSE_NOT_PERSISTING) {
+            /* The append-only file's disk is full or failing: say so to the client, and to the
+             * operator with Redis' words. */
+            cv_log("error", "store refuses writes",
+                   json_pack("{s:s}", "detail", cv_store_errstr(ts->store)));
             cv_http_problem(rq, CV_P_STORE, NULL, false,
                             "the store (Redis) refuses writes: it cannot persist them (its disk "
                             "is full or failing); nothing was changed, reads still work");

@@ -36,7 +36,8 @@ struct cv_redis {
     long long retry_at_ms; /* monotonic clock; no reconnection attempt before (0: none) */
     int backoff_ms;
     char last_connect_error[CV_REDIS_ERRSTR_MAX];
-    int err; /* first error since cv_redis_clear_error, CV_OK if none */
+    int err;                   /* first error since cv_redis_clear_error, CV_OK if none */
+    enum cv_store_cause cause; /* what 'err' was, when a reply told */
     char errstr[CV_REDIS_ERRSTR_MAX];
     unsigned long commands, errors, reconnects;
 };
@@ -373,7 +374,20 @@ int cv_redis_err(const struct cv_redis *r)
 void cv_redis_clear_error(struct cv_redis *r)
 {
     r->err = CV_OK;
+    r->cause = CV_CAUSE_NONE;
     r->errstr[0] = '\0';
+}
+
+enum cv_store_cause cv_redis_cause(const struct cv_redis *r)
+{
+    return r->cause;
+}
+
+/* Records the cause of an error just recorded, unless an earlier error holds the place. */
+static void set_cause(struct cv_redis *r, int rc_before, enum cv_store_cause cause)
+{
+    if (rc_before == CV_OK)
+        r->cause = cause;
 }
 
 void cv_redis_counters(const struct cv_redis *r, unsigned long *commands, unsigned long *errors,
@@ -805,7 +819,10 @@ int cv_redis_read(struct cv_redis *r, struct cv_reply **out)
         return rc;
     r->pending--;
     if (rep->type == REDIS_REPLY_ERROR) {
+        int before = r->err;
         fail(r, CV_ERR_UNAVAILABLE, "redis %s: %.*s", r->where, (int)rep->len, rep->str);
+        if (rep->len >= 7 && !memcmp(rep->str, "MISCONF", 7))
+            set_cause(r, before, CV_CAUSE_NOT_PERSISTING);
         /* The primary was demoted by a failover: the next command asks the Sentinels again. */
         if (r->url.sentinel && rep->len >= 8 && !memcmp(rep->str, "READONLY", 8))
             r->demoted = true;
@@ -839,6 +856,7 @@ int cv_redis_sync_replicas(struct cv_redis *r)
     long long got = cv_reply_integer(rep);
     cv_reply_free(rep);
     if (got < r->url.wait_replicas) {
+        set_cause(r, r->err, CV_CAUSE_UNCONFIRMED);
         fail(r, CV_ERR_UNAVAILABLE, "redis %s: %lld of %d replicas confirmed the write", r->where,
              got, r->url.wait_replicas);
         /* A primary whose replicas left may have been failed over without knowing it yet (the

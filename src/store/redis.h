@@ -61,6 +61,8 @@ void cv_redis_free(struct cv_redis *r);
 /* The first error since cv_redis_clear_error ("" when none) and its code (CV_OK when none). */
 const char *cv_redis_errstr(const struct cv_redis *r);
 int cv_redis_err(const struct cv_redis *r);
+/* What the first error was, when an error reply or a WAIT told (enum cv_store_cause). */
+enum cv_store_cause cv_redis_cause(const struct cv_redis *r);
 void cv_redis_clear_error(struct cv_redis *r);
 
 /* Records an error found by the caller (first error wins); returns 'rc'. Not counted in stats. */

@@ -256,7 +256,7 @@ int cv_store_open(const struct cv_store_config *cfg, struct cv_store **out, char
     rc = cv_store_ping(s);
     /* Redis answers even PING with MISCONF while it cannot persist writes: the server is there
      * (and we are authenticated), reads work, writes will say why they fail. */
-    if (rc == CV_ERR_UNAVAILABLE && strstr(cv_redis_errstr(s->r), "MISCONF"))
+    if (rc == CV_ERR_UNAVAILABLE && cv_redis_cause(s->r) == CV_CAUSE_NOT_PERSISTING)
         rc = CV_OK;
     if (rc && err && cap)
         snprintf(err, cap, "%s", cv_redis_errstr(s->r));
@@ -280,6 +280,11 @@ void cv_store_close(struct cv_store *s)
 const char *cv_store_errstr(const struct cv_store *s)
 {
     return cv_redis_errstr(s->r);
+}
+
+enum cv_store_cause cv_store_cause(const struct cv_store *s)
+{
+    return cv_redis_cause(s->r);
 }
 
 void cv_store_stats(const struct cv_store *s, struct cv_store_stats *out)
