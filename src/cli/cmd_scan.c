@@ -289,61 +289,49 @@ static int send_email(json_t *report, const struct notify_to *dest)
     return rc;
 }
 
-/* Layers the last good copies of the listing sources (what the last `certvet refresh` or POST
- * /v1/reference/refresh kept in Redis) over the reference data in '*refs', so that the scan sees
- * the CBs the service sees: nothing is fetched. Without a sources file there is nothing to do.
- * Returns 0, or 1 after saying why. */
-static int kept_reference(struct cv_store *store, const struct cv_service_config *cfg,
+/* Loads the reference data into the empty '*refs': the shipped data, the configured listings and
+ * each --listing, then the last good copies of the listing sources (what the last `certvet
+ * refresh` or POST /v1/reference/refresh kept in Redis), so that the scan sees the CBs the
+ * service sees; nothing is fetched. Without a sources file, the first three only. Returns 0, or
+ * 1 after saying why. */
+static int load_reference(struct cv_store *store, const struct cv_service_config *cfg,
                           const char *config_dir, const char *sources_path,
                           const char *const *listings, int n_listings, struct cv_reference *refs)
 {
     char path[4200], err[512];
     const char *dir = cv_cli_config_dir(config_dir ? config_dir : cfg->config_dir);
     struct cv_sources sources = {0};
-    struct cv_reference kept;
-    const char **all = NULL;
     size_t n = 0, unusable = 0;
     int rc;
+    const char **all = cv_cli_all_listings(cfg, listings, n_listings, &n);
 
-    if (!sources_path) {
-        snprintf(path, sizeof(path), "%s/sources.json", dir);
-        if (access(path, F_OK))
-            return 0;
-        sources_path = path;
-    }
-    if (cv_sources_load(&sources, sources_path, err, sizeof(err))) {
-        fprintf(stderr, "certvet scan: %s\n", err);
-        return 1;
-    }
-    all = malloc((cfg->n_listings + (size_t)n_listings + 1) * sizeof(*all));
     if (!all) {
         fprintf(stderr, "certvet scan: out of memory\n");
+        return 1;
+    }
+    if (!sources_path) {
+        snprintf(path, sizeof(path), "%s/sources.json", dir);
+        sources_path = access(path, F_OK) == 0 ? path : NULL;
+    }
+    if (!sources_path) {
+        rc = cv_reference_load(refs, dir, all, n, err, sizeof(err));
+    } else {
+        rc = cv_sources_load(&sources, sources_path, err, sizeof(err));
+        struct cv_source_keeper keeper = {store, cv_service_keeper_get, NULL};
+        struct cv_refresh_env env = {.config_dir = dir,
+                                     .keeper = &keeper,
+                                     .now = (long long)time(NULL),
+                                     .listings = all,
+                                     .n_listings = n,
+                                     .kept_only = true};
+        if (!rc)
+            rc = cv_sources_refresh(&sources, &env, refs, &unusable, err, sizeof(err));
         cv_sources_cleanup(&sources);
-        return 1;
     }
-    for (size_t i = 0; i < cfg->n_listings; i++)
-        all[n++] = cfg->listings[i];
-    for (int i = 0; i < n_listings; i++)
-        all[n++] = listings[i];
-    struct cv_source_keeper keeper = {store, cv_service_keeper_get, NULL};
-    struct cv_refresh_env env = {.config_dir = dir,
-                                 .keeper = &keeper,
-                                 .now = (long long)time(NULL),
-                                 .listings = all,
-                                 .n_listings = n,
-                                 .kept_only = true};
-    rc = cv_sources_refresh(&sources, &env, &kept, &unusable, err, sizeof(err));
-    cv_sources_cleanup(&sources);
     free(all);
-    if (rc) {
+    if (rc)
         fprintf(stderr, "certvet scan: %s\n", err);
-        return 1;
-    }
-    cv_reference_cleanup(refs);
-    *refs = kept;
-    refs->ref.catalog = &refs->catalog; /* 'ref' points into the struct it lives in */
-    refs->ref.bodies = &refs->bodies;
-    return 0;
+    return rc ? 1 : 0;
 }
 
 int cv_cmd_scan(int argc, char **argv)
@@ -448,7 +436,7 @@ int cv_cmd_scan(int argc, char **argv)
         usage(stderr);
         goto out;
     }
-    if (cv_cli_store_setup("scan", config, config_dir, data_dir, listings, n_listings, &cfg, &refs,
+    if (cv_cli_store_setup("scan", config, config_dir, data_dir, listings, n_listings, &cfg, NULL,
                            &redis, url, sizeof(url)))
         goto out;
     notify_resolve(&cfg, &dest);
@@ -467,7 +455,7 @@ int cv_cmd_scan(int argc, char **argv)
         fprintf(stderr, "certvet scan: cannot reach Redis at %s: %s\n", redis, err);
         goto out;
     }
-    if (kept_reference(store, &cfg, config_dir, sources_path, listings, n_listings, &refs))
+    if (load_reference(store, &cfg, config_dir, sources_path, listings, n_listings, &refs))
         goto out;
     snprintf(token, sizeof(token), "%ld-%ld-%ld", (long)getpid(), (long)time(NULL), (long)clock());
     rc = cv_store_lock(store, CV_SCAN_LOCK_NAME, token, CV_SCAN_LOCK_TTL_MS);

@@ -29,9 +29,14 @@ struct cv_reference;
 
 /* For commands that work on the store: loads the service configuration 'config' (NULL: defaults
  * and environment) into 'cfg', resolves the Redis URL ('*redis', which may point into 'url'), and
- * loads the reference data with the configuration's listings first, then the flags' 'listings'
- * (so a flag's listing replaces a configured body of the same id). Prints "certvet CMD: ..." and
- * returns nonzero on error. */
+ * (unless 'refs' is NULL) loads the reference data with cv_cli_all_listings' listings. Prints
+ * "certvet CMD: ..." and returns nonzero on error. */
+/* The listings to merge, in order: the configuration's, then the flags' 'listings' (so a flag's
+ * listing replaces a configured body of the same id). A malloc'd array of borrowed strings (free
+ * the array only), '*n' of them; NULL when out of memory. */
+const char **cv_cli_all_listings(const struct cv_service_config *cfg, const char *const *listings,
+                                 int n_listings, size_t *n);
+
 int cv_cli_store_setup(const char *cmd, const char *config, const char *config_dir,
                        const char *data_dir, const char *const *listings, int n_listings,
                        struct cv_service_config *cfg, struct cv_reference *refs, const char **redis,

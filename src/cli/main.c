@@ -58,28 +58,40 @@ const char *cv_cli_redis_url(const char *flag, const char *config_url, const cha
     return buf;
 }
 
+const char **cv_cli_all_listings(const struct cv_service_config *cfg, const char *const *listings,
+                                 int n_listings, size_t *n)
+{
+    const char **all = malloc((cfg->n_listings + (size_t)n_listings + 1) * sizeof(*all));
+    *n = 0;
+    if (!all)
+        return NULL;
+    for (size_t i = 0; i < cfg->n_listings; i++)
+        all[(*n)++] = cfg->listings[i];
+    for (int i = 0; i < n_listings; i++)
+        all[(*n)++] = listings[i];
+    return all;
+}
+
 int cv_cli_store_setup(const char *cmd, const char *config, const char *config_dir,
                        const char *data_dir, const char *const *listings, int n_listings,
                        struct cv_service_config *cfg, struct cv_reference *refs, const char **redis,
                        char *url, size_t url_cap)
 {
     char err[512];
+    size_t n;
     if (cv_service_config_load(cfg, config, err, sizeof(err))) {
         fprintf(stderr, "certvet %s: %s\n", cmd, err);
         return 1;
     }
     *redis =
         cv_cli_redis_url(*redis, cfg->redis_url, data_dir ? data_dir : cfg->data_dir, url, url_cap);
-    size_t n = cfg->n_listings + (size_t)n_listings;
-    const char **all = malloc((n ? n : 1) * sizeof(*all));
+    if (!refs)
+        return 0;
+    const char **all = cv_cli_all_listings(cfg, listings, n_listings, &n);
     if (!all) {
         fprintf(stderr, "certvet %s: out of memory\n", cmd);
         return 1;
     }
-    for (size_t i = 0; i < cfg->n_listings; i++)
-        all[i] = cfg->listings[i];
-    for (int i = 0; i < n_listings; i++)
-        all[cfg->n_listings + (size_t)i] = listings[i];
     int rc = cv_reference_load(refs, cv_cli_config_dir(config_dir ? config_dir : cfg->config_dir),
                                all, n, err, sizeof(err));
     free(all);

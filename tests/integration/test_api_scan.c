@@ -954,6 +954,33 @@ static void test_sample_month(void **state)
     it_redis_stop(store);
 }
 
+/* A config file or sources file that is wrong is refused (exit 2) naming what is wrong, and
+ * nothing is scanned (no event written). */
+static void test_bad_config_and_sources(void **state)
+{
+    (void)state;
+    char conf[IT_PATH_MAX], sources[IT_PATH_MAX], before[64], after[64];
+    snprintf(conf, sizeof(conf), "%s/bad-scan.json", it_tmpdir());
+    snprintf(sources, sizeof(sources), "%s/bad-sources.json", it_tmpdir());
+    write_file(conf, "{\"scan\": {\"thresholds\": \"90,x\"}}");
+    write_file(sources, "{\"sources\": [{\"name\": \"no-kind\"}]}");
+    static const char *const want[] = {"scan.thresholds", "sources[0]"};
+    const char *cases[][3] = {{"--config", conf, NULL}, {"--sources", sources, NULL}};
+    assert_int_equal(redis_cli("XLEN 'certvet:{cv}:stream:events'", before, sizeof(before)), 0);
+    for (size_t i = 0; i < 2; i++) {
+        struct run r;
+        int status;
+        json_t *doc = scan(120, cases[i], &status, &r);
+        assert_int_equal(status, 2);
+        assert_null(doc);
+        if (!strstr(r.err, want[i]))
+            fail_msg("%s: stderr: %s", cases[i][0], r.err);
+        run_cleanup(&r);
+    }
+    assert_int_equal(redis_cli("XLEN 'certvet:{cv}:stream:events'", after, sizeof(after)), 0);
+    assert_string_equal(before, after);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -966,6 +993,7 @@ int main(void)
         cmocka_unit_test(test_notify_email),
         cmocka_unit_test(test_cb_withdrawn_by_refresh),
         cmocka_unit_test(test_notify_from_config),
+        cmocka_unit_test(test_bad_config_and_sources),
         cmocka_unit_test(test_sample_month),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
