@@ -174,9 +174,15 @@ int cv_store_stream_read(struct cv_store *s, const char *stream, const char *aft
 /* Frees 'n' entries and the array. Accepts NULL. */
 void cv_store_free_stream_entries(struct cv_stream_entry *e, size_t n);
 
-/* The invalid index: every id in it (SMEMBERS, at most CV_STORE_LIST_MAX), sorted, malloc'd as
- * above. Puts keep it (cv_stored_cert.invalid), and the scan (cv_store_scan_invalid). */
-int cv_store_invalid_ids(struct cv_store *s, char ***ids, size_t *n);
+/* What needs attention, for the nightly scan and GET /v1/alerts: the ids in the expiry index up
+ * to 'expiry_until', in the surveillance index up to 'surveillance_until' (at most 'limit' from
+ * each, 1..CV_STORE_LIST_MAX, oldest first), every id of the invalid index (certificates whose
+ * verdict was invalid when written or last scanned: puts keep it, and the scan with
+ * cv_store_scan_invalid), and the 'n_extra' ids of 'extra' (may be NULL); sorted, without
+ * duplicates, malloc'd as above. The three reads go in one round trip. */
+int cv_store_attention_ids(struct cv_store *s, cv_date expiry_until, cv_date surveillance_until,
+                           size_t limit, const char *const *extra, size_t n_extra, char ***ids,
+                           size_t *n);
 
 /* Ids of the certificates indexed under any of the certification-body keys 'keys' (1..16 of
  * them, each a cv_cb_name_key or cv_cb_id_key; SUNION), sorted, malloc'd as above. A deleted

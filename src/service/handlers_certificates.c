@@ -523,56 +523,6 @@ static json_t *alert_item(const char *id, json_t *v)
     return item;
 }
 
-static int str_cmp(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* The union of both indexes' due ids and the invalid index (every certificate last seen
- * invalid, due or not), sorted and without duplicates: '*out' is a malloc'd array of '*n'
- * malloc'd strings (free with cv_store_free_strings). */
-static int due_ids(struct cv_store *store, cv_date as_of, long within, size_t limit, char ***out,
-                   size_t *n)
-{
-    char **a = NULL, **b = NULL, **c = NULL, **all = NULL;
-    size_t na = 0, nb = 0, nc = 0, k = 0;
-    int rc = cv_store_due(store, CV_INDEX_EXPIRY, as_of + (cv_date)within, limit, &a, &na);
-    if (!rc)
-        rc = cv_store_due(store, CV_INDEX_SURVEILLANCE, as_of, limit, &b, &nb);
-    if (!rc)
-        rc = cv_store_invalid_ids(store, &c, &nc);
-    if (!rc && na + nb + nc) {
-        all = malloc((na + nb + nc) * sizeof(*all));
-        if (!all)
-            rc = CV_ERR_NOMEM;
-    }
-    if (rc || !all)
-        goto out;
-    for (size_t i = 0; i < na; i++)
-        all[k++] = a[i];
-    for (size_t i = 0; i < nb; i++)
-        all[k++] = b[i];
-    for (size_t i = 0; i < nc; i++)
-        all[k++] = c[i];
-    na = nb = nc = 0; /* the strings are all's now; only the arrays are freed below */
-    qsort(all, k, sizeof(*all), str_cmp);
-    size_t u = 0;
-    for (size_t i = 0; i < k; i++) {
-        if (u && strcmp(all[u - 1], all[i]) == 0)
-            free(all[i]);
-        else
-            all[u++] = all[i];
-    }
-    k = u;
-out:
-    cv_store_free_strings(a, na);
-    cv_store_free_strings(b, nb);
-    cv_store_free_strings(c, nc);
-    *out = all;
-    *n = k;
-    return rc;
-}
-
 static void alerts_csv(struct cv_request *rq, struct alert *alerts, size_t n)
 {
     static const char *const cols[] = {
@@ -637,7 +587,8 @@ void cv_h_alerts(struct cv_request *rq)
     if (!store)
         return;
     cv_certificate_init(&cert, CV_CERT_ARENA_LIMIT);
-    int rc = due_ids(store, as_of, within, (size_t)limit, &ids, &n);
+    int rc = cv_store_attention_ids(store, as_of + (cv_date)within, as_of, (size_t)limit, NULL, 0,
+                                    &ids, &n);
     if (!rc && n)
         rc = cv_store_get_certificates(store, (const char *const *)ids, n, &records);
     if (rc) {

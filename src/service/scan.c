@@ -675,63 +675,12 @@ static void unlink_deleted(struct cv_store *store, const struct cb_changes *c, c
     }
 }
 
-/* The union of both due lists and 'extra' (certificates of changed CBs), sorted and without
- * duplicates (malloc'd strings). */
-static int due_ids(struct cv_store *store, const struct cv_scan_options *opt,
-                   const struct cb_changes *extra, char *const *invalid, size_t n_invalid,
-                   char ***ids, size_t *n)
-{
-    char **a = NULL, **b = NULL, **all;
-    size_t na = 0, nb = 0, i, k = 0;
-    int horizon = opt->within;
-    int rc;
-
-    for (i = 0; i < opt->n_thresholds; i++)
-        if (opt->thresholds[i] > horizon)
-            horizon = opt->thresholds[i];
-    if (horizon < 90)
-        horizon = 90;
-    rc = cv_store_due(store, CV_INDEX_EXPIRY, opt->as_of + horizon, CV_STORE_LIST_MAX, &a, &na);
-    if (!rc)
-        rc = cv_store_due(store, CV_INDEX_SURVEILLANCE, opt->as_of, CV_STORE_LIST_MAX, &b, &nb);
-    all = rc ? NULL : calloc(na + nb + extra->n_ids + n_invalid + 1, sizeof(*all));
-    if (!all) {
-        cv_store_free_strings(a, na);
-        cv_store_free_strings(b, nb);
-        return rc ? rc : CV_ERR_NOMEM;
-    }
-    for (i = 0; i < na; i++)
-        all[k++] = a[i];
-    for (i = 0; i < nb; i++)
-        all[k++] = b[i];
-    for (i = 0; i < extra->n_ids + n_invalid; i++) {
-        const char *id = i < extra->n_ids ? extra->ids[i] : invalid[i - extra->n_ids];
-        if (!(all[k] = strdup(id))) {
-            cv_store_free_strings(all, k);
-            return CV_ERR_NOMEM;
-        }
-        k++;
-    }
-    free(a);
-    free(b);
-    qsort(all, k, sizeof(*all), cmp_str);
-    *n = 0;
-    for (i = 0; i < k; i++) {
-        if (*n && !strcmp(all[*n - 1], all[i]))
-            free(all[i]);
-        else
-            all[(*n)++] = all[i];
-    }
-    *ids = all;
-    return CV_OK;
-}
-
 /* Verifies one stored record, whose last scan state is 'state_text' (NULL: none), and appends
- * what it calls for to the batch's pipeline: its events, then its invalid-index mark and its new
+ * what it calls for to the batch's pipeline: its events, then its invalid-index mark (always:
+ * SADD and SREM are idempotent, and the put that last wrote it judged another day) and its new
  * state. */
 static int scan_one(struct scan_run *run, const struct cv_refdata *ref, const char *id,
-                    const char *record, const char *state_text, struct cv_certificate *cert,
-                    bool indexed_invalid)
+                    const char *record, const char *state_text, struct cv_certificate *cert)
 {
     struct cv_verify_options vo;
     struct cv_verification *v = malloc(sizeof(*v));
@@ -756,8 +705,7 @@ static int scan_one(struct scan_run *run, const struct cv_refdata *ref, const ch
         rc = attend(run, id, cert, v);
     if (rc)
         goto out;
-    if (indexed_invalid != (v->verdict == CV_VERDICT_INVALID))
-        rc = cv_store_scan_invalid(run->store, id, v->verdict == CV_VERDICT_INVALID);
+    rc = cv_store_scan_invalid(run->store, id, v->verdict == CV_VERDICT_INVALID);
     state_format(&st, state, sizeof(state));
     if (!rc && (!state_text || strcmp(state, state_text)))
         rc = cv_store_scan_state(run->store, id, state);
@@ -776,8 +724,6 @@ int cv_scan_run(struct cv_store *store, const struct cv_refdata *ref,
     struct scan_run run = {store, opt, json_array(), json_array(), 0, 0, 0, 0, err, cap};
     struct cb_changes cbs = {0};
     struct cv_certificate cert;
-    char **invalid = NULL; /* the invalid index, sorted */
-    size_t n_invalid = 0;
     char **ids = NULL, **records = NULL, **states = NULL, as_of[CV_DATE_STRLEN];
     size_t n = 0, i, scanned = 0;
     int rc;
@@ -793,9 +739,14 @@ int cv_scan_run(struct cv_store *store, const struct cv_refdata *ref,
     rc = cb_compare(&run, ref->bodies, &cbs);
     if (rc)
         goto out;
-    rc = cv_store_invalid_ids(store, &invalid, &n_invalid);
-    if (!rc)
-        rc = due_ids(store, opt, &cbs, invalid, n_invalid, &ids, &n);
+    /* What is due: expiry within the largest of --within, the thresholds and 90 days;
+     * surveillance due by today; every invalid certificate; the changed CBs' certificates. */
+    int horizon = opt->within < 90 ? 90 : opt->within;
+    for (i = 0; i < opt->n_thresholds; i++)
+        if (opt->thresholds[i] > horizon)
+            horizon = opt->thresholds[i];
+    rc = cv_store_attention_ids(store, opt->as_of + horizon, opt->as_of, CV_STORE_LIST_MAX,
+                                (const char *const *)cbs.ids, cbs.n_ids, &ids, &n);
     if (rc) {
         snprintf(err, cap, "reading the due indexes failed: %s (%s)", cv_strerror(rc),
                  cv_store_errstr(store));
@@ -822,10 +773,7 @@ int cv_scan_run(struct cv_store *store, const struct cv_refdata *ref,
         for (size_t j = 0; j < take && !rc; j++) {
             if (!records[j])
                 continue;
-            const char *key = ids[i + j];
-            bool indexed =
-                n_invalid && bsearch(&key, invalid, n_invalid, sizeof(*invalid), cmp_str);
-            rc = scan_one(&run, ref, ids[i + j], records[j], states[j], &cert, indexed);
+            rc = scan_one(&run, ref, ids[i + j], records[j], states[j], &cert);
             scanned++;
         }
         int frc = cv_store_scan_flush(store);
@@ -859,7 +807,6 @@ int cv_scan_run(struct cv_store *store, const struct cv_refdata *ref,
         snprintf(err, cap, "out of memory");
     }
 out:
-    cv_store_free_strings(invalid, n_invalid);
     cb_changes_cleanup(&cbs);
     cv_store_free_strings(ids, n);
     json_decref(run.events);

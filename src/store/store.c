@@ -906,21 +906,77 @@ out:
     return done(s, rc);
 }
 
-int cv_store_invalid_ids(struct cv_store *s, char ***ids, size_t *n)
+int cv_store_attention_ids(struct cv_store *s, cv_date expiry_until, cv_date surveillance_until,
+                           size_t limit, const char *const *extra, size_t n_extra, char ***ids,
+                           size_t *n)
 {
-    char k[KEY_MAX];
-    const char *argv[] = {"SMEMBERS", key(s, k, K_INDEX_INVALID, NULL)};
-    struct cv_reply *rep = NULL;
-    int rc;
+    char k[3][KEY_MAX], max[2][16], lim[24];
+    const char *z1[] = {
+        "ZRANGEBYSCORE", key(s, k[0], K_INDEX_EXPIRY, NULL), "-inf", max[0], "LIMIT", "0", lim};
+    const char *z2[] = {
+        "ZRANGEBYSCORE", key(s, k[1], K_INDEX_SURV, NULL), "-inf", max[1], "LIMIT", "0", lim};
+    const char *sm[] = {"SMEMBERS", key(s, k[2], K_INDEX_INVALID, NULL)};
+    struct cv_reply *rep[3] = {NULL, NULL, NULL};
+    char **part[3] = {NULL, NULL, NULL}, **all = NULL;
+    size_t np[3] = {0, 0, 0}, total = n_extra, m = 0;
+    int rc = CV_OK;
 
     *ids = NULL;
     *n = 0;
-    rc = cv_redis_command(s->r, &rep, 2, argv, NULL);
+    if (expiry_until == CV_DATE_NONE || surveillance_until == CV_DATE_NONE || limit == 0 ||
+        limit > CV_STORE_LIST_MAX || (n_extra && !extra)) {
+        rc = cv_redis_set_error(s->r, CV_ERR_USAGE, "attention: bad date, limit or extra ids");
+        goto out;
+    }
+    snprintf(max[0], sizeof(max[0]), "%ld", (long)expiry_until);
+    snprintf(max[1], sizeof(max[1]), "%ld", (long)surveillance_until);
+    snprintf(lim, sizeof(lim), "%zu", limit);
+    rc = cv_redis_begin(s->r);
     if (!rc)
-        rc = take_strings(s, rep, CV_STORE_LIST_MAX, ids, n);
-    if (!rc && *n > 1)
-        qsort(*ids, *n, sizeof(**ids), cmp_strings);
-    cv_reply_free(rep);
+        rc = cv_redis_append(s->r, 7, z1, NULL);
+    if (!rc)
+        rc = cv_redis_append(s->r, 7, z2, NULL);
+    if (!rc)
+        rc = cv_redis_append(s->r, 2, sm, NULL);
+    for (int i = 0; i < 3 && !rc; i++)
+        rc = cv_redis_read(s->r, &rep[i]);
+    for (int i = 0; i < 3 && !rc; i++) {
+        rc = take_strings(s, rep[i], i == 2 ? CV_STORE_LIST_MAX : limit, &part[i], &np[i]);
+        total += np[i];
+    }
+    if (!rc && total) {
+        all = calloc(total, sizeof(*all));
+        if (!all)
+            rc = cv_redis_set_error(s->r, CV_ERR_NOMEM, "out of memory");
+    }
+    for (int i = 0; i < 3 && all; i++) /* the strings move to 'all' */
+        for (size_t j = 0; j < np[i]; j++, m++) {
+            all[m] = part[i][j];
+            part[i][j] = NULL;
+        }
+    for (size_t j = 0; !rc && j < n_extra; j++, m++)
+        if (!(all[m] = strdup(extra[j])))
+            rc = cv_redis_set_error(s->r, CV_ERR_NOMEM, "out of memory");
+    if (rc)
+        goto out;
+    if (m > 1)
+        qsort(all, m, sizeof(*all), cmp_strings);
+    for (size_t j = 0; j < m; j++) {
+        if (*n && !strcmp(all[*n - 1], all[j]))
+            free(all[j]);
+        else
+            all[(*n)++] = all[j];
+    }
+    *ids = all;
+    all = NULL;
+out:
+    cv_store_free_strings(all, m);
+    for (int i = 0; i < 3; i++) {
+        cv_store_free_strings(part[i], np[i]);
+        cv_reply_free(rep[i]);
+    }
+    if (rc)
+        *n = 0;
     return done(s, rc);
 }
 

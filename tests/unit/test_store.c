@@ -1203,6 +1203,42 @@ static void test_auth_and_select(void **state)
     assert_non_null(strstr(err, "SELECT"));
 }
 
+/* What needs attention: both indexes up to their dates (at most 'limit' from each), the invalid
+ * index whatever its dates, and the extra ids, in one sorted list without duplicates. */
+static void test_attention_ids(void **state)
+{
+    struct fixture *f = *state;
+    cv_date d0 = cv_date_from_ymd(2026, 1, 1);
+    struct cv_stored_cert batch[] = {
+        cert("c_exp", "{}", NULL, d0 + 5, CV_DATE_NONE),   /* expiry due */
+        cert("c_surv", "{}", NULL, d0 + 900, d0 - 1),      /* surveillance due */
+        cert("c_both", "{}", NULL, d0 + 1, d0),            /* both: listed once */
+        cert("c_late", "{}", NULL, d0 + 400, d0 + 400),    /* neither */
+        cert("c_bad", "{}", NULL, d0 + 999, CV_DATE_NONE), /* invalid, not due */
+        cert("c_exp2", "{}", NULL, d0 + 6, CV_DATE_NONE),  /* due, past the limit of 2 */
+    };
+    batch[4].invalid = true;
+    const char *extra[] = {"c_late", "c_both", "c_x"};
+    const char *all[] = {"c_bad", "c_both", "c_exp", "c_exp2", "c_late", "c_surv", "c_x"};
+    const char *limited[] = {"c_bad", "c_both", "c_exp", "c_surv"};
+    char **ids = NULL;
+    size_t n = 0;
+
+    assert_int_equal(cv_store_put_certificates(f->s, batch, N_ELEMS(batch), "t"), CV_OK);
+    assert_int_equal(cv_store_attention_ids(f->s, d0 + 30, d0, 100, extra, 3, &ids, &n), CV_OK);
+    assert_ids(ids, n, all, N_ELEMS(all));
+    cv_store_free_strings(ids, n);
+    assert_int_equal(cv_store_attention_ids(f->s, d0 + 30, d0, 2, NULL, 0, &ids, &n), CV_OK);
+    assert_ids(ids, n, limited, N_ELEMS(limited)); /* c_both, c_exp by expiry; c_surv, c_both */
+    cv_store_free_strings(ids, n);
+    assert_int_equal(cv_store_attention_ids(f->s, d0, d0, 0, NULL, 0, &ids, &n), CV_ERR_USAGE);
+    assert_int_equal(cv_store_attention_ids(f->s, CV_DATE_NONE, d0, 5, NULL, 0, &ids, &n),
+                     CV_ERR_USAGE);
+    assert_int_equal(cv_store_attention_ids(f->s, d0, d0, 5, NULL, 2, &ids, &n), CV_ERR_USAGE);
+    assert_null(ids);
+    assert_int_equal(n, 0);
+}
+
 /* The CB index: each put adds the certificate under its CB keys; a look-up unions the keys,
  * sorted; unlink removes one id from each key. */
 static void test_cb_index(void **state)
@@ -1250,25 +1286,25 @@ static void test_invalid_index_and_cb_state(void **state)
 
     put1(f->s, b);
     put1(f->s, a);
-    assert_int_equal(cv_store_invalid_ids(f->s, &ids, &n), CV_OK);
+    assert_int_equal(cv_store_attention_ids(f->s, -100000, -100000, 10, NULL, 0, &ids, &n), CV_OK);
     assert_ids(ids, n, ab, 2);
     cv_store_free_strings(ids, n);
     a.invalid = false; /* written again, now valid */
     put1(f->s, a);
-    assert_int_equal(cv_store_invalid_ids(f->s, &ids, &n), CV_OK);
+    assert_int_equal(cv_store_attention_ids(f->s, -100000, -100000, 10, NULL, 0, &ids, &n), CV_OK);
     assert_ids(ids, n, b_only, 1);
     cv_store_free_strings(ids, n);
     assert_int_equal(cv_store_scan_begin(f->s), CV_OK);
     assert_int_equal(cv_store_scan_invalid(f->s, "c_c", true), CV_OK);
     assert_int_equal(cv_store_scan_flush(f->s), CV_OK);
-    assert_int_equal(cv_store_invalid_ids(f->s, &ids, &n), CV_OK);
+    assert_int_equal(cv_store_attention_ids(f->s, -100000, -100000, 10, NULL, 0, &ids, &n), CV_OK);
     assert_ids(ids, n, b_c, 2);
     cv_store_free_strings(ids, n);
     assert_int_equal(cv_store_delete_certificate(f->s, "c_b", "t"), CV_OK);
     assert_int_equal(cv_store_scan_begin(f->s), CV_OK);
     assert_int_equal(cv_store_scan_invalid(f->s, "c_c", false), CV_OK);
     assert_int_equal(cv_store_scan_flush(f->s), CV_OK);
-    assert_int_equal(cv_store_invalid_ids(f->s, &ids, &n), CV_OK);
+    assert_int_equal(cv_store_attention_ids(f->s, -100000, -100000, 10, NULL, 0, &ids, &n), CV_OK);
     assert_int_equal(n, 0);
 
     assert_int_equal(cv_store_scan_cbs_get(f->s, &fields, &values, &n), CV_OK);
@@ -1335,6 +1371,7 @@ int main(void)
 #define T(f) cmocka_unit_test_setup_teardown(f, fixture_up, fixture_down)
     const struct CMUnitTest store[] = {
         T(test_scan_pipeline),
+        T(test_attention_ids),
         T(test_cb_index),
         T(test_invalid_index_and_cb_state),
         T(test_put_batch_and_read_back),
