@@ -122,18 +122,6 @@ int cv_store_list_suppliers(struct cv_store *s, const char *after, size_t limit,
 int cv_store_supplier_certificates(struct cv_store *s, const char *supplier_id, char ***ids,
                                    size_t *n);
 
-enum cv_store_index {
-    CV_INDEX_EXPIRY = 0,   /* by effective expiry */
-    CV_INDEX_SURVEILLANCE, /* by surveillance due date */
-};
-
-/* Ids whose index date is <= 'until', oldest first (ties by id), at most 'limit'
- * (1..CV_STORE_LIST_MAX)
- * (ZRANGEBYSCORE ... LIMIT): work proportional to what is due, never a scan. Malloc'd as above.
- * 'until' must not be CV_DATE_NONE. */
-int cv_store_due(struct cv_store *s, enum cv_store_index index, cv_date until, size_t limit,
-                 char ***ids, size_t *n);
-
 /* The verification cache: a string under 'key' with a TTL ('ttl_seconds' >= 1). get returns the
  * value malloc'd in '*value' (caller frees), or CV_ERR_NOT_FOUND on a miss. put is sent without
  * waiting for Redis' reply (read before the connection's next command; a failed put is only

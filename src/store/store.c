@@ -86,11 +86,6 @@ static const char *no_supplier(const char *id)
     return id && *id ? id : NULL;
 }
 
-static const char *index_kind(enum cv_store_index index)
-{
-    return index == CV_INDEX_EXPIRY ? K_INDEX_EXPIRY : K_INDEX_SURV;
-}
-
 static int bad_reply(struct cv_store *s, const char *what)
 {
     return cv_redis_set_error(s->r, CV_ERR_UNAVAILABLE, "redis: unexpected reply to %s", what);
@@ -879,33 +874,6 @@ out:
 
 /* ---- indexes ----------------------------------------------------------------------------- */
 
-int cv_store_due(struct cv_store *s, enum cv_store_index index, cv_date until, size_t limit,
-                 char ***ids, size_t *n)
-{
-    char k[KEY_MAX], max[16], lim[24];
-    const char *argv[] = {"ZRANGEBYSCORE", k, "-inf", max, "LIMIT", "0", lim};
-    struct cv_reply *rep = NULL;
-    int rc = CV_OK;
-
-    *ids = NULL;
-    *n = 0;
-    if ((index != CV_INDEX_EXPIRY && index != CV_INDEX_SURVEILLANCE) || until == CV_DATE_NONE ||
-        limit == 0 || limit > CV_STORE_LIST_MAX) {
-        rc = cv_redis_set_error(s->r, CV_ERR_USAGE, "due: bad index, date or limit");
-        goto out;
-    }
-    key(s, k, index_kind(index), NULL);
-    snprintf(max, sizeof(max), "%ld", (long)until);
-    snprintf(lim, sizeof(lim), "%zu", limit);
-    rc = cv_redis_command(s->r, &rep, 7, argv, NULL);
-    if (rc)
-        goto out;
-    rc = take_strings(s, rep, limit, ids, n);
-out:
-    cv_reply_free(rep);
-    return done(s, rc);
-}
-
 int cv_store_attention_ids(struct cv_store *s, cv_date expiry_until, cv_date surveillance_until,
                            size_t limit, const char *const *extra, size_t n_extra, char ***ids,
                            size_t *n)
@@ -938,8 +906,12 @@ int cv_store_attention_ids(struct cv_store *s, cv_date expiry_until, cv_date sur
         rc = cv_redis_append(s->r, 7, z2, NULL);
     if (!rc)
         rc = cv_redis_append(s->r, 2, sm, NULL);
-    for (int i = 0; i < 3 && !rc; i++)
-        rc = cv_redis_read(s->r, &rep[i]);
+    for (int i = 0; i < 3 && !rc; i++) { /* all three read, whatever one gave */
+        int rc2 = cv_redis_read(s->r, &rep[i]);
+        for (int j = i + 1; rc2 && j < 3; j++)
+            cv_redis_read(s->r, NULL);
+        rc = rc2;
+    }
     for (int i = 0; i < 3 && !rc; i++) {
         rc = take_strings(s, rep[i], i == 2 ? CV_STORE_LIST_MAX : limit, &part[i], &np[i]);
         total += np[i];

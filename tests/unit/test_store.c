@@ -506,7 +506,7 @@ static void test_no_date_removes_index_entry(void **state)
 static void test_due(void **state)
 {
     struct fixture *f = *state;
-    cv_date d0 = cv_date_from_ymd(2026, 1, 1);
+    cv_date d0 = cv_date_from_ymd(2026, 1, 1), never = -100000; /* 'never': that index adds none */
     struct cv_stored_cert batch[] = {
         cert("c_a", "{}", NULL, d0 + 30, d0 + 5),
         cert("c_b", "{}", NULL, d0 + 10, CV_DATE_NONE),
@@ -516,33 +516,30 @@ static void test_due(void **state)
         cert("c_f", "{}", NULL, d0 + 10, CV_DATE_NONE), /* same day as c_b: ties by id */
         cert("c_old", "{}", NULL, -800, CV_DATE_NONE),
     };
-    const char *upto25[] = {"c_old", "c_b", "c_f", "c_c"};
-    const char *all[] = {"c_old", "c_b", "c_f", "c_c", "c_a", "c_d"};
+    const char *upto25[] = {"c_b", "c_c", "c_f", "c_old"};
+    const char *first2[] = {"c_b", "c_old"}; /* the oldest two: c_old, then c_b before c_f */
+    const char *all[] = {"c_a", "c_b", "c_c", "c_d", "c_f", "c_old"};
     const char *surv[] = {"c_c", "c_d"};
     char **ids = NULL;
     size_t n = 0;
 
     assert_int_equal(cv_store_put_certificates(f->s, batch, N_ELEMS(batch), "t"), CV_OK);
-    assert_int_equal(cv_store_due(f->s, CV_INDEX_EXPIRY, d0 + 25, 10, &ids, &n), CV_OK);
+    assert_int_equal(cv_store_attention_ids(f->s, d0 + 25, never, 10, NULL, 0, &ids, &n), CV_OK);
     assert_ids(ids, n, upto25, 4);
     cv_store_free_strings(ids, n);
-    assert_int_equal(cv_store_due(f->s, CV_INDEX_EXPIRY, d0 + 25, 2, &ids, &n), CV_OK);
-    assert_ids(ids, n, upto25, 2);
+    assert_int_equal(cv_store_attention_ids(f->s, d0 + 25, never, 2, NULL, 0, &ids, &n), CV_OK);
+    assert_ids(ids, n, first2, 2);
     cv_store_free_strings(ids, n);
-    assert_int_equal(cv_store_due(f->s, CV_INDEX_EXPIRY, d0 + 10000, 100, &ids, &n), CV_OK);
+    assert_int_equal(cv_store_attention_ids(f->s, d0 + 10000, never, 100, NULL, 0, &ids, &n),
+                     CV_OK);
     assert_ids(ids, n, all, 6);
     cv_store_free_strings(ids, n);
-    assert_int_equal(cv_store_due(f->s, CV_INDEX_EXPIRY, -1000, 100, &ids, &n), CV_OK);
+    assert_int_equal(cv_store_attention_ids(f->s, -1000, never, 100, NULL, 0, &ids, &n), CV_OK);
     assert_int_equal(n, 0);
     assert_null(ids);
-    assert_int_equal(cv_store_due(f->s, CV_INDEX_SURVEILLANCE, d0 + 1, 100, &ids, &n), CV_OK);
+    assert_int_equal(cv_store_attention_ids(f->s, never, d0 + 1, 100, NULL, 0, &ids, &n), CV_OK);
     assert_ids(ids, n, surv, 2);
     cv_store_free_strings(ids, n);
-
-    assert_int_equal(cv_store_due(f->s, CV_INDEX_EXPIRY, d0, 0, &ids, &n), CV_ERR_USAGE);
-    assert_int_equal(cv_store_due(f->s, CV_INDEX_EXPIRY, CV_DATE_NONE, 5, &ids, &n), CV_ERR_USAGE);
-    assert_int_equal(cv_store_due(f->s, (enum cv_store_index)7, d0, 5, &ids, &n), CV_ERR_USAGE);
-    assert_non_null(strstr(cv_store_errstr(f->s), "due"));
 }
 
 /* ---- suppliers --------------------------------------------------------------------------- */
@@ -769,7 +766,7 @@ static void test_stats_and_errstr(void **state)
     /* An error reply (a key of the wrong type) is an error: counted, text kept, connection kept
      * (no reconnection), cleared by the next success. */
     cv_reply_free(raw(f->raw, "SET", P "index:surveillance", "not a zset", NULL));
-    assert_int_equal(cv_store_due(f->s, CV_INDEX_SURVEILLANCE, 30000, 5, &ids, &n),
+    assert_int_equal(cv_store_attention_ids(f->s, 30000, 30000, 5, NULL, 0, &ids, &n),
                      CV_ERR_UNAVAILABLE);
     assert_non_null(strstr(cv_store_errstr(f->s), "WRONGTYPE"));
     assert_int_equal(cv_store_ping(f->s), CV_OK);
@@ -869,7 +866,8 @@ static void test_batch_of_10000(void **state)
     assert_int_equal(cv_store_get_certificate(f->s, "c_09999", &got), CV_OK);
     assert_string_equal(got, json);
     free(got);
-    assert_int_equal(cv_store_due(f->s, CV_INDEX_EXPIRY, 20000 + 365, BIG_N, &due, &n), CV_OK);
+    assert_int_equal(cv_store_attention_ids(f->s, 20000 + 365, -100000, BIG_N, NULL, 0, &due, &n),
+                     CV_OK);
     assert_int_equal(n, BIG_N);
     assert_string_equal(due[0], "c_00000");
     cv_store_free_strings(due, n);
@@ -1235,6 +1233,7 @@ static void test_attention_ids(void **state)
     assert_int_equal(cv_store_attention_ids(f->s, CV_DATE_NONE, d0, 5, NULL, 0, &ids, &n),
                      CV_ERR_USAGE);
     assert_int_equal(cv_store_attention_ids(f->s, d0, d0, 5, NULL, 2, &ids, &n), CV_ERR_USAGE);
+    assert_non_null(strstr(cv_store_errstr(f->s), "attention"));
     assert_null(ids);
     assert_int_equal(n, 0);
 }
