@@ -1010,25 +1010,27 @@ int cv_store_cb_certificates(struct cv_store *s, const char *const *keys, size_t
 
 int cv_store_cb_unlink(struct cv_store *s, const char *const *keys, size_t n_keys, const char *id)
 {
-    const char **argv = NULL;
-    char *buf = NULL, member[CV_STORE_ID_MAX + 1];
+    char k[KEY_MAX];
+    const char *srem[] = {"SREM", k, id};
     int rc = check_id(s, id, "certificate id");
 
-    /* One SREM per key, pipelined: SREM takes one key. */
+    if (!rc && (!keys || n_keys == 0 || n_keys > CV_STORE_CB_KEYS_MAX))
+        rc = cv_redis_set_error(s->r, CV_ERR_USAGE, "1..%d certification body keys, not %zu",
+                                CV_STORE_CB_KEYS_MAX, n_keys);
+    for (size_t i = 0; !rc && i < n_keys; i++)
+        rc = check_id(s, keys[i], "certification body key");
     if (!rc)
-        rc = cb_argv(s, "SREM", keys, n_keys, NULL, &argv, &buf);
-    if (!rc) {
-        snprintf(member, sizeof(member), "%s", id);
         rc = cv_redis_begin(s->r);
-    }
-    for (size_t i = 0; !rc && i < n_keys; i++) {
-        const char *srem[] = {"SREM", argv[1 + i], member};
+    /* One SREM per key (SREM takes one), pipelined; hiredis copies each command when appended. */
+    size_t sent = 0;
+    for (; !rc && sent < n_keys; sent++) {
+        key(s, k, K_INDEX_CB, keys[sent]);
         rc = cv_redis_append(s->r, 3, srem, NULL);
     }
-    for (size_t i = 0; !rc && i < n_keys; i++)
-        rc = cv_redis_read(s->r, NULL);
-    free(argv);
-    free(buf);
+    for (size_t i = 0; i < sent; i++) { /* every reply read, so the connection stays usable */
+        int rc2 = cv_redis_read(s->r, NULL);
+        rc = rc ? rc : rc2;
+    }
     return done(s, rc);
 }
 
