@@ -138,9 +138,15 @@ static int found_at(json_t *report, const char *level)
 }
 
 /* Where --notify sends: the environment over the config file's "notify" section. */
+#define MAX_RECIPIENTS 16
+#define RECIPIENTS_MAX 1024 /* bytes of the comma-separated list */
+
 struct notify_to {
     const char *webhook_url, *webhook_secret;
     const char *smtp_url, *smtp_from, *smtp_to, *smtp_user, *smtp_password;
+    char to_buf[RECIPIENTS_MAX]; /* smtp_to split by notify_check: 'to' points into it */
+    const char *to[MAX_RECIPIENTS];
+    size_t n_to;
 };
 
 static const char *env_or(const char *name, const char *fallback)
@@ -160,8 +166,39 @@ static void notify_resolve(const struct cv_service_config *cfg, struct notify_to
     n->smtp_password = env_or(cfg->smtp_password_env, NULL);
 }
 
+/* Splits the comma-separated recipients into n->to. Refuses (returns 1, saying why) a list that
+ * is too long, holds more than MAX_RECIPIENTS addresses, or none: never sends to part of it. */
+static int recipients_split(struct notify_to *n)
+{
+    n->n_to = 0;
+    if (strlen(n->smtp_to) >= sizeof(n->to_buf)) {
+        fprintf(stderr, "certvet scan: the recipients (notify.smtp_to) are over %d bytes\n",
+                RECIPIENTS_MAX - 1);
+        return 1;
+    }
+    snprintf(n->to_buf, sizeof(n->to_buf), "%s", n->smtp_to);
+    char *save = NULL;
+    for (char *p = strtok_r(n->to_buf, ",", &save); p; p = strtok_r(NULL, ",", &save)) {
+        while (*p == ' ')
+            p++;
+        if (!*p)
+            continue;
+        if (n->n_to == MAX_RECIPIENTS) {
+            fprintf(stderr, "certvet scan: more than %d recipients in notify.smtp_to\n",
+                    MAX_RECIPIENTS);
+            return 1;
+        }
+        n->to[n->n_to++] = p;
+    }
+    if (n->n_to == 0) {
+        fprintf(stderr, "certvet scan: no recipient in notify.smtp_to\n");
+        return 1;
+    }
+    return 0;
+}
+
 /* Says what is missing for --notify; returns 0 when it can go ahead. */
-static int notify_check(const struct cv_service_config *cfg, const struct notify_to *n)
+static int notify_check(const struct cv_service_config *cfg, struct notify_to *n)
 {
     if (n->webhook_url && !n->webhook_secret) {
         fprintf(stderr, "certvet scan: the webhook %s needs its secret in $%s\n", n->webhook_url,
@@ -176,6 +213,8 @@ static int notify_check(const struct cv_service_config *cfg, const struct notify
                 n->smtp_url);
         return 1;
     }
+    if (n->smtp_url && recipients_split(n))
+        return 1;
     if (!n->webhook_url && !n->smtp_url) {
         fprintf(stderr, "certvet scan: --notify needs a webhook (notify.webhook_url or "
                         "CERTVET_WEBHOOK_URL, with its secret) and/or an SMTP server "
@@ -217,8 +256,6 @@ static int send_webhook(struct cv_store *store, json_t *report, const char *toke
     return rc;
 }
 
-#define MAX_RECIPIENTS 16
-
 /* E-mails a plain-text summary of this run (when there are events) through the configured SMTP
  * server: one line per event, then the attention list. */
 static int send_email(json_t *report, const struct notify_to *dest)
@@ -226,9 +263,7 @@ static int send_email(json_t *report, const struct notify_to *dest)
     json_t *events = json_object_get(report, "events"), *attention;
     size_t n = json_array_size(events), i;
     json_t *e;
-    char subject[200], err[512], to_buf[1024];
-    const char *to[MAX_RECIPIENTS];
-    size_t n_to = 0;
+    char subject[200], err[512];
     int rc;
 
     if (n == 0)
@@ -237,13 +272,6 @@ static int send_email(json_t *report, const struct notify_to *dest)
     snprintf(subject, sizeof(subject), "certvet scan %s: %zu new event%s, %zu need attention",
              json_string_value(json_object_get(report, "as_of")), n, n == 1 ? "" : "s",
              json_array_size(attention));
-    snprintf(to_buf, sizeof(to_buf), "%s", dest->smtp_to);
-    for (char *p = strtok(to_buf, ","); p && n_to < MAX_RECIPIENTS; p = strtok(NULL, ",")) {
-        while (*p == ' ')
-            p++;
-        if (*p)
-            to[n_to++] = p;
-    }
     struct cv_buf body;
     cv_buf_init(&body, 4 * 1024 * 1024);
     char line[512];
@@ -278,7 +306,7 @@ static int send_email(json_t *report, const struct notify_to *dest)
         cv_buf_append(&body, line, len > 0 && (size_t)len < sizeof(line) ? (size_t)len : 0);
     }
     cv_buf_append(&body, "", 1); /* NUL */
-    struct cv_smtp_config sc = {dest->smtp_url,  dest->smtp_from,     to, n_to,
+    struct cv_smtp_config sc = {dest->smtp_url,  dest->smtp_from,     dest->to, dest->n_to,
                                 dest->smtp_user, dest->smtp_password, 0};
     rc = body.data && !body.overflow ? cv_smtp_send(&sc, subject, body.data, err, sizeof(err))
                                      : CV_ERR_NOMEM;

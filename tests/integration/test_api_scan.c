@@ -954,27 +954,44 @@ static void test_sample_month(void **state)
     it_redis_stop(store);
 }
 
-/* A config file or sources file that is wrong is refused (exit 2) naming what is wrong, and
- * nothing is scanned (no event written). */
+/* A config file or sources file that is wrong, or recipients past the limit (or none), are
+ * refused (exit 2) naming what is wrong, and nothing is scanned (no event written). */
 static void test_bad_config_and_sources(void **state)
 {
     (void)state;
-    char conf[IT_PATH_MAX], sources[IT_PATH_MAX], before[64], after[64];
+    char conf[IT_PATH_MAX], sources[IT_PATH_MAX], many[IT_PATH_MAX], none[IT_PATH_MAX];
+    char before[64], after[64], text[1024];
     snprintf(conf, sizeof(conf), "%s/bad-scan.json", it_tmpdir());
     snprintf(sources, sizeof(sources), "%s/bad-sources.json", it_tmpdir());
+    snprintf(many, sizeof(many), "%s/many-recipients.json", it_tmpdir());
+    snprintf(none, sizeof(none), "%s/no-recipient.json", it_tmpdir());
     write_file(conf, "{\"scan\": {\"thresholds\": \"90,x\"}}");
     write_file(sources, "{\"sources\": [{\"name\": \"no-kind\"}]}");
-    static const char *const want[] = {"scan.thresholds", "sources[0]"};
-    const char *cases[][3] = {{"--config", conf, NULL}, {"--sources", sources, NULL}};
+    int len = snprintf(text, sizeof(text),
+                       "{\"notify\": {\"smtp_url\": \"smtp://127.0.0.1:1\", \"smtp_from\": "
+                       "\"certvet@example.com\", \"smtp_to\": \"");
+    for (int i = 0; i < 17; i++) /* one more than the limit: refused, not cut */
+        len +=
+            snprintf(text + len, sizeof(text) - (size_t)len, "%sb%d@example.com", i ? ", " : "", i);
+    snprintf(text + len, sizeof(text) - (size_t)len, "\"}}");
+    write_file(many, text);
+    write_file(none, "{\"notify\": {\"smtp_url\": \"smtp://127.0.0.1:1\", \"smtp_from\": "
+                     "\"certvet@example.com\", \"smtp_to\": \" , ,\"}}");
+    static const char *const want[] = {"scan.thresholds", "sources[0]", "more than 16 recipients",
+                                       "no recipient"};
+    const char *cases[][4] = {{"--config", conf, NULL},
+                              {"--sources", sources, NULL},
+                              {"--config", many, "--notify", NULL},
+                              {"--config", none, "--notify", NULL}};
     assert_int_equal(redis_cli("XLEN 'certvet:{cv}:stream:events'", before, sizeof(before)), 0);
-    for (size_t i = 0; i < 2; i++) {
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         struct run r;
         int status;
         json_t *doc = scan(120, cases[i], &status, &r);
         assert_int_equal(status, 2);
         assert_null(doc);
         if (!strstr(r.err, want[i]))
-            fail_msg("%s: stderr: %s", cases[i][0], r.err);
+            fail_msg("%s %s: stderr: %s", cases[i][0], cases[i][1], r.err);
         run_cleanup(&r);
     }
     assert_int_equal(redis_cli("XLEN 'certvet:{cv}:stream:events'", after, sizeof(after)), 0);
