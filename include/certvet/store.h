@@ -123,10 +123,11 @@ int cv_store_supplier_certificates(struct cv_store *s, const char *supplier_id, 
                                    size_t *n);
 
 /* The verification cache: a string under 'key' with a TTL ('ttl_seconds' >= 1). get returns the
- * value malloc'd in '*value' (caller frees), or CV_ERR_NOT_FOUND on a miss. put is sent without
- * waiting for Redis' reply (read before the connection's next command; a failed put is only
- * counted in the stats' errors): CV_OK means sent. Cache keys are not hash-tagged, so a Redis
- * Cluster spreads them (docs/STORAGE.md). */
+ * value malloc'd in '*value' (caller frees), or CV_ERR_NOT_FOUND on a miss. put waits for
+ * nothing: the SET goes out with the connection's next command, in the same write, its reply
+ * read before that command's (a failed put is only counted in the stats' errors), or earlier
+ * through cv_store_flush_deferred or cv_store_close: CV_OK means queued. Cache keys are not
+ * hash-tagged, so a Redis Cluster spreads them (docs/STORAGE.md). */
 int cv_store_cache_get(struct cv_store *s, const char *key, char **value);
 /* A supplier's record and a cache entry in one round trip (two GETs pipelined; not one MGET, as
  * cache keys and the dataset's keys sit in different Cluster slots). '*supplier_json' and
@@ -245,6 +246,13 @@ struct cv_store_stats {
     unsigned long reconnects; /* successful connections after the first one */
 };
 void cv_store_stats(const struct cv_store *s, struct cv_store_stats *out);
+
+/* Writes the cache puts still buffered on 's' unless its user is in the middle of a command: the
+ * one store function another thread may call while the store's own thread uses it (a service
+ * calls it for each worker's store a few times a second, so that a worker that goes idle after
+ * a put does not keep it). Never at the same time as cv_store_close. True when the write failed
+ * (the connection is dropped; the user reconnects). Accepts NULL. */
+bool cv_store_flush_deferred(struct cv_store *s);
 
 /* ---- embedded redis-server ------------------------------------------------------------- */
 

@@ -24,7 +24,7 @@
 #define DRAIN_TIMEOUT_MS 10000 /* in-flight requests get this long to finish on SIGTERM */
 #define STORE_RETRY_MS   250   /* a worker retries a failed store connect after this */
 #define STORE_ERR_MAX    256
-#define SLOW_CHECK_MS    250 /* how often the main thread looks for slow clients */
+#define MAIN_TICK_MS     100 /* how often the main thread looks for slow clients and idle puts */
 
 static struct cv_server server; /* one per process: signal handlers need to find it */
 static int signal_pipe[2] = {-1, -1};
@@ -53,21 +53,47 @@ static long long ms_between(struct timespec a, struct timespec b)
  */
 
 struct thread_store {
-    struct cv_store *store;     /* owned; NULL until a connect succeeds */
-    struct timespec retry_at;   /* after a failed connect, no new attempt before this */
-    bool logged_down;           /* the failure was logged; log again only after a recovery */
-    struct cv_store_stats seen; /* counters already added to the metrics */
+    struct thread_store *prev, *next; /* in 'open_stores' once 'store' is set, under its lock */
+    struct cv_store *store;           /* owned; NULL until a connect succeeds, then set for good */
+    struct timespec retry_at;         /* after a failed connect, no new attempt before this */
+    bool logged_down;                 /* the failure was logged; log again only after a recovery */
+    struct cv_store_stats seen;       /* counters already added to the metrics */
 };
 
 static pthread_key_t store_key;
 static bool store_key_ok;
 static pthread_once_t store_key_once = PTHREAD_ONCE_INIT;
 
+/* Every thread's open store, for flush_idle_stores (the main thread). */
+static pthread_mutex_t open_stores_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct thread_store *open_stores;
+
 static void thread_store_free(void *p)
 {
     struct thread_store *ts = p;
+    if (ts->store) {
+        pthread_mutex_lock(&open_stores_lock);
+        if (ts->prev)
+            ts->prev->next = ts->next;
+        else
+            open_stores = ts->next;
+        if (ts->next)
+            ts->next->prev = ts->prev;
+        pthread_mutex_unlock(&open_stores_lock);
+    }
     cv_store_close(ts->store);
     free(ts);
+}
+
+/* Under load a worker's cache puts go out with its next Redis command (one write, one wake-up of
+ * Redis for both; see the end of on_request); one that goes idle after a put would keep it: the
+ * main thread sends what such workers left buffered, every MAIN_TICK_MS. */
+static void flush_idle_stores(void)
+{
+    pthread_mutex_lock(&open_stores_lock);
+    for (struct thread_store *ts = open_stores; ts; ts = ts->next)
+        cv_store_flush_deferred(ts->store);
+    pthread_mutex_unlock(&open_stores_lock);
 }
 
 static void make_store_key(void)
@@ -116,6 +142,12 @@ struct cv_store *cv_store_try(struct cv_request *rq)
         ts->logged_down = true;
         return NULL;
     }
+    pthread_mutex_lock(&open_stores_lock);
+    ts->next = open_stores;
+    if (open_stores)
+        open_stores->prev = ts;
+    open_stores = ts;
+    pthread_mutex_unlock(&open_stores_lock);
     if (ts->logged_down)
         cv_log("info", "store connected", NULL);
     ts->logged_down = false;
@@ -133,6 +165,14 @@ static void thread_store_publish(void)
     cv_store_stats(ts->store, &st);
     cv_metrics_store(st.errors - ts->seen.errors, st.reconnects - ts->seen.reconnects);
     ts->seen = st;
+}
+
+/* Sends this thread's buffered cache puts now (cv_store_flush_deferred). */
+static void thread_store_flush(void)
+{
+    struct thread_store *ts = store_key_ok ? pthread_getspecific(store_key) : NULL;
+    if (ts && ts->store)
+        cv_store_flush_deferred(ts->store);
 }
 
 struct cv_store *cv_store_or_respond(struct cv_request *rq)
@@ -430,6 +470,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
             cv_http_problem(rq, CV_P_INTERNAL, NULL, false, "the handler gave no answer");
     }
     thread_store_publish();
+    /* A cache put waits for this worker's next Redis command (one write for both) only while other
+     * requests are in progress; a request alone sends it now, before its answer goes out, so that
+     * the client's next request finds it on any worker. */
+    if (atomic_load_explicit(&srv->in_flight, memory_order_relaxed) <= 1)
+        thread_store_flush();
     return rq->queued ? MHD_YES : MHD_NO;
 }
 
@@ -807,8 +852,9 @@ int cv_service_run(const struct cv_service_config *c)
     }
     int sig = 0;
     while (!sig) {
-        sig = wait_signal(SLOW_CHECK_MS);
+        sig = wait_signal(MAIN_TICK_MS);
         cut_slow_clients(c->connection_timeout_s);
+        flush_idle_stores();
     }
     drain(srv, d, sig);
     if (c->ready_file)

@@ -5,8 +5,10 @@
 
 #include <errno.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,8 +33,15 @@ struct cv_redis {
     bool unsent;                        /* commands appended but not yet written */
     bool sigpipe_ignored;               /* SIGPIPE was SIG_IGN when we connected */
     bool connected_once;
-    bool demoted;          /* a READONLY reply: dropped once the pipeline is read */
-    size_t deferred;       /* replies of cv_redis_send_deferred still to read and discard */
+    bool demoted;    /* a READONLY reply: dropped once the pipeline is read */
+    size_t deferred; /* replies of cv_redis_send_deferred still to read and discard */
+    /* Taken by the connection's user from cv_redis_begin until the replies it waits for are read
+     * (or the connection is dropped), and only tried by cv_redis_flush_deferred from another
+     * thread. An atomic flag, not a mutex: a connection may pass between threads (joined) while
+     * a pipeline is open. */
+    atomic_bool busy;
+    bool held;       /* the user holds 'busy' (read and written by the user only) */
+    bool flush_lost; /* cv_redis_flush_deferred lost the connection: counted at the next use */
     long long retry_at_ms; /* monotonic clock; no reconnection attempt before (0: none) */
     int backoff_ms;
     char last_connect_error[CV_REDIS_ERRSTR_MAX];
@@ -418,6 +427,29 @@ static void drop(struct cv_redis *r)
     r->deferred = 0;
 }
 
+/* The user's side of 'busy': taken before touching the connection, given back once no reply it
+ * waits for is unread. Waiting is for cv_redis_flush_deferred, which holds it for one write. */
+static void hold(struct cv_redis *r)
+{
+    if (r->held)
+        return;
+    while (atomic_exchange_explicit(&r->busy, true, memory_order_acquire))
+        sched_yield();
+    r->held = true;
+    if (r->flush_lost) {
+        r->flush_lost = false;
+        r->errors++;
+    }
+}
+
+static void release_if_done(struct cv_redis *r)
+{
+    if (r->held && r->pending == 0) {
+        r->held = false;
+        atomic_store_explicit(&r->busy, false, memory_order_release);
+    }
+}
+
 /* Turns the context's error into ours and drops the connection. 'saved_errno' is errno right
  * after the failing call (hiredis reports a socket timeout as EAGAIN). */
 static int io_fail(struct cv_redis *r, const char *op, int saved_errno)
@@ -433,14 +465,12 @@ static int io_fail(struct cv_redis *r, const char *op, int saved_errno)
 /* Writes what hiredis has buffered. A peer that closed the socket raises SIGPIPE, which would kill
  * the process: unless it is ignored already, block it around the write and consume the signal
  * this write raised. */
-static int flush_output(struct cv_redis *r)
+static int write_buffered(struct cv_redis *r, int *saved_errno)
 {
     sigset_t pipe_set, old, pending;
     bool was_pending = false;
     int done = 0, ok = REDIS_OK, saved = 0;
 
-    if (!r->unsent)
-        return CV_OK;
     r->unsent = false;
     if (r->sigpipe_ignored) {
         while (!done && ok == REDIS_OK)
@@ -461,22 +491,34 @@ static int flush_output(struct cv_redis *r)
         }
         pthread_sigmask(SIG_SETMASK, &old, NULL);
     }
-    if (ok != REDIS_OK)
+    *saved_errno = saved;
+    return ok;
+}
+
+static int flush_output(struct cv_redis *r)
+{
+    int saved = 0;
+
+    if (!r->unsent)
+        return CV_OK;
+    if (write_buffered(r, &saved) != REDIS_OK)
         return io_fail(r, "write", saved);
     return CV_OK;
 }
 
-/* Reads one reply, sending what is buffered first. The bytes received while waiting for it are
- * counted: past CV_STORE_REPLY_MAX the reply is refused and the connection dropped (hiredis 0.14
- * would otherwise buffer any announced length: its 'maxbuf' only trims an idle buffer). */
+/* Reads one reply, sending what is buffered first. The bytes buffered for it (read along with an
+ * earlier reply) and received while waiting are counted: past CV_STORE_REPLY_MAX the reply is
+ * refused and the connection dropped (hiredis 0.14 would otherwise buffer any announced length: its
+ * 'maxbuf' only trims an idle buffer). */
 static int read_one(struct cv_redis *r, redisReply **out)
 {
     void *rep = NULL;
-    size_t fed = 0;
+    size_t fed;
     int rc = flush_output(r);
 
     if (rc)
         return rc;
+    fed = r->c->reader->len - r->c->reader->pos; /* read with an earlier reply, not yet parsed */
     if (redisGetReplyFromReader(r->c, &rep) != REDIS_OK)
         return io_fail(r, "read", errno);
     while (!rep) {
@@ -707,6 +749,7 @@ int cv_redis_new(const char *url, int timeout_ms, struct cv_redis **out, char *e
             snprintf(err, cap, "out of memory");
         return CV_ERR_NOMEM;
     }
+    atomic_init(&r->busy, false);
     rc = cv_redis_parse_url(url, &r->url, err, cap);
     if (rc)
         goto out;
@@ -731,6 +774,11 @@ void cv_redis_free(struct cv_redis *r)
 {
     if (!r)
         return;
+    hold(r);
+    if (r->c && r->unsent && r->deferred) { /* deferred writes still buffered: best effort */
+        int saved;
+        (void)write_buffered(r, &saved);
+    }
     drop(r);
     /* The URL holds the password: do not leave it in freed memory. */
     memset(&r->url, 0, sizeof(r->url));
@@ -769,32 +817,60 @@ int cv_redis_send_deferred(struct cv_redis *r, int argc, const char **argv)
     int rc = cv_redis_begin(r);
     if (!rc)
         rc = cv_redis_append(r, argc, argv, NULL);
-    if (!rc)
-        rc = flush_output(r);
     if (!rc) {
         r->pending--;
         r->deferred++;
     }
+    release_if_done(r);
     return rc;
+}
+
+bool cv_redis_flush_deferred(struct cv_redis *r)
+{
+    bool lost = false;
+    int saved;
+
+    if (atomic_exchange_explicit(&r->busy, true, memory_order_acquire))
+        return false; /* in use: its next read sends the buffer */
+    if (r->c && r->unsent && r->deferred && r->pending == 0 &&
+        write_buffered(r, &saved) != REDIS_OK) {
+        drop(r); /* the user reconnects on its next command */
+        r->flush_lost = lost = true;
+    }
+    atomic_store_explicit(&r->busy, false, memory_order_release);
+    return lost;
 }
 
 int cv_redis_begin(struct cv_redis *r)
 {
-    read_deferred(r); /* before the idle check: a deferred reply makes the socket readable */
+    int rc;
+
+    hold(r);
+    /* Deferred commands still buffered go out with this one (their replies are read first, in
+     * cv_redis_read); sent ones are read now, before the idle check: a reply makes the socket
+     * readable. */
+    if (!(r->c && r->unsent && r->deferred))
+        read_deferred(r);
     if (r->c && r->pending)
         drop(r); /* an abandoned pipeline: its replies would be read as ours */
     else if (r->c && closed_by_peer(r->c))
         drop(r);
-    return ensure_connected(r);
+    rc = ensure_connected(r);
+    if (rc)
+        release_if_done(r);
+    return rc;
 }
 
 int cv_redis_append(struct cv_redis *r, int argc, const char **argv, const size_t *lens)
 {
-    if (!r->c)
+    if (!r->c) {
+        release_if_done(r);
         return cv_redis_set_error(r, CV_ERR_UNAVAILABLE, "redis %s: not connected", r->where);
+    }
     if (redisAppendCommandArgv(r->c, argc, argv, lens) != REDIS_OK) {
         fail(r, CV_ERR_NOMEM, "redis %s: building a command: %s", r->where, r->c->errstr);
         drop(r);
+        release_if_done(r);
         return CV_ERR_NOMEM;
     }
     r->pending++;
@@ -803,17 +879,18 @@ int cv_redis_append(struct cv_redis *r, int argc, const char **argv, const size_
     return CV_OK;
 }
 
-int cv_redis_read(struct cv_redis *r, struct cv_reply **out)
+static int read_reply(struct cv_redis *r, struct cv_reply **out)
 {
     redisReply *rep = NULL;
     int rc;
 
-    if (out)
-        *out = NULL;
     if (!r->c)
         return cv_redis_set_error(r, CV_ERR_UNAVAILABLE, "redis %s: connection lost", r->where);
     if (!r->pending)
         return cv_redis_set_error(r, CV_ERR_USAGE, "redis: read without a command");
+    read_deferred(r); /* the replies of deferred commands sent with ours come first */
+    if (!r->c)
+        return CV_ERR_UNAVAILABLE;
     rc = read_one(r, &rep);
     if (rc)
         return rc;
@@ -836,6 +913,17 @@ int cv_redis_read(struct cv_redis *r, struct cv_reply **out)
     else
         freeReplyObject(rep);
     return CV_OK;
+}
+
+int cv_redis_read(struct cv_redis *r, struct cv_reply **out)
+{
+    int rc;
+
+    if (out)
+        *out = NULL;
+    rc = read_reply(r, out);
+    release_if_done(r);
+    return rc;
 }
 
 int cv_redis_sync_replicas(struct cv_redis *r)

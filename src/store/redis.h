@@ -69,11 +69,18 @@ void cv_redis_clear_error(struct cv_redis *r);
 int cv_redis_set_error(struct cv_redis *r, int rc, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-/* Sends one command now and does not wait for its reply: the reply is read and discarded before
- * the next command on this connection (counted in 'errors' when it is an error). For writes
- * whose outcome nobody waits for (a cache entry): it takes a round trip off the caller. CV_OK
- * once the command is written. */
+/* Queues one command whose outcome nobody waits for (a cache entry): it is written with the
+ * connection's next command, in the same write, and its reply read and discarded before that
+ * command's (counted in 'errors' when it is an error); until then it waits in the output buffer
+ * (cv_redis_flush_deferred sends it when the connection stays idle; cv_redis_free tries to).
+ * Nothing blocks: CV_OK once the command is queued. */
 int cv_redis_send_deferred(struct cv_redis *r, int argc, const char **argv);
+
+/* Writes what cv_redis_send_deferred left buffered, unless the connection is in use: the one
+ * function that may be called from another thread than the connection's user (never at the same
+ * time as cv_redis_free). A failed write drops the connection (its user reconnects and counts
+ * the error). Returns true when it did. */
+bool cv_redis_flush_deferred(struct cv_redis *r);
 
 /* After a write: with ?wait=N, WAIT until N replicas acknowledged everything written on this
  * connection (bounded by the timeout), so that a failover loses nothing that was acknowledged.

@@ -287,6 +287,11 @@ void cv_store_stats(const struct cv_store *s, struct cv_store_stats *out)
     cv_redis_counters(s->r, &out->commands, &out->errors, &out->reconnects);
 }
 
+bool cv_store_flush_deferred(struct cv_store *s)
+{
+    return s ? cv_redis_flush_deferred(s->r) : false;
+}
+
 int cv_store_ping(struct cv_store *s)
 {
     struct cv_reply *rep = NULL;
@@ -1117,7 +1122,7 @@ int cv_store_cache_put(struct cv_store *s, const char *key_, const char *value, 
         goto out;
     snprintf(k, sizeof(k), "%s%s", s->cache, key_);
     snprintf(ttl, sizeof(ttl), "%d", ttl_seconds);
-    /* Best effort, and nobody waits for it: the reply is consumed before the next command. */
+    /* Best effort, and nobody waits for it: sent with the next command, its reply read first. */
     rc = cv_redis_send_deferred(s->r, 5, argv);
 out:
     return done(s, rc);

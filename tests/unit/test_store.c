@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <signal.h>
+#include <pthread.h>
 #include <time.h>
 #include <unistd.h>
 #include <sys/wait.h>
@@ -644,6 +645,7 @@ static void test_cache(void **state)
     assert_int_equal(cv_store_cache_put(f->s, "k1", NULL, 10), CV_ERR_USAGE);
 
     assert_int_equal(cv_store_cache_put(f->s, "short", "v", 1), CV_OK);
+    assert_int_equal(cv_store_ping(f->s), CV_OK); /* the put goes out with it: the TTL starts */
     sleep_ms(2000);
     assert_int_equal(cv_store_cache_get(f->s, "short", &v), CV_ERR_NOT_FOUND);
 
@@ -659,6 +661,94 @@ static void test_cache(void **state)
     assert_int_equal(b.errors, a.errors + 1);
     assert_int_equal(b.reconnects, a.reconnects);
     assert_int_equal(cv_store_cache_get(f->s, "refused", &v), CV_ERR_NOT_FOUND);
+}
+
+/* What a flush from another thread did: run on its own thread, as the service's main thread does.
+ */
+struct flush_call {
+    struct cv_store *s;
+    struct cv_redis *r;
+    bool lost;
+};
+
+static void *flush_main(void *arg)
+{
+    struct flush_call *c = arg;
+    c->lost = c->s ? cv_store_flush_deferred(c->s) : cv_redis_flush_deferred(c->r);
+    return NULL;
+}
+
+static bool flush_on_other_thread(struct cv_store *s, struct cv_redis *r)
+{
+    struct flush_call c = {.s = s, .r = r};
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, flush_main, &c), 0);
+    assert_int_equal(pthread_join(t, NULL), 0);
+    return c.lost;
+}
+
+/* EXISTS of 'key' on the checking connection, asked until it is 'want' or 2 s passed (a write
+ * just sent on another connection may not have been processed yet). */
+static long long exists_within(struct cv_redis *r, const char *key, long long want)
+{
+    long long got = -1, t0 = now_ms();
+    do {
+        got = RAW_INT(r, "EXISTS", key);
+        if (got == want)
+            break;
+        sleep_ms(5);
+    } while (now_ms() - t0 < 2000);
+    return got;
+}
+
+/* A cache put waits for nothing and costs no write of its own: it goes out with the connection's
+ * next command (its reply read before that command's), or through cv_store_flush_deferred from
+ * another thread while the store's thread is idle, or at cv_store_close. A flush while the
+ * connection is in the middle of a command leaves it alone. */
+static void test_cache_put_goes_with_next_write(void **state)
+{
+    struct fixture *f = *state;
+    struct cv_store_stats a, b;
+    char *v = NULL;
+
+    cv_store_stats(f->s, &a);
+    assert_int_equal(cv_store_cache_put(f->s, "later", "v1", 100), CV_OK);
+    assert_int_equal(RAW_INT(f->raw, "EXISTS", "certvet:cache:later"), 0); /* still buffered */
+    assert_int_equal(cv_store_ping(f->s), CV_OK);
+    assert_int_equal(RAW_INT(f->raw, "EXISTS", "certvet:cache:later"), 1);
+
+    assert_int_equal(cv_store_cache_put(f->s, "idle", "v2", 100), CV_OK);
+    assert_false(flush_on_other_thread(f->s, NULL));
+    assert_int_equal(exists_within(f->raw, "certvet:cache:idle", 1), 1);
+    assert_int_equal(cv_store_cache_get(f->s, "idle", &v), CV_OK); /* the put's reply read first */
+    assert_string_equal(v, "v2");
+    free(v);
+    assert_false(flush_on_other_thread(f->s, NULL)); /* nothing buffered: nothing done */
+
+    struct cv_store *s2 = open_store(server.url, 2000);
+    assert_int_equal(cv_store_cache_put(s2, "closing", "v3", 100), CV_OK);
+    cv_store_close(s2);
+    assert_int_equal(exists_within(f->raw, "certvet:cache:closing", 1), 1);
+
+    /* In use (a command appended, its reply unread): the flush does not touch the connection;
+     * the buffered SET goes out with the GET and its reply is read first. */
+    const char *set[] = {"SET", "deferred-key", "x"}, *get[] = {"GET", "deferred-key"};
+    struct cv_reply *rep = NULL;
+    assert_int_equal(cv_redis_send_deferred(f->raw, 3, set), CV_OK);
+    assert_int_equal(cv_redis_begin(f->raw), CV_OK);
+    assert_int_equal(cv_redis_append(f->raw, 2, get, NULL), CV_OK);
+    assert_false(flush_on_other_thread(NULL, f->raw));
+    struct cv_redis *third = open_raw(server.url);
+    assert_int_equal(RAW_INT(third, "EXISTS", "deferred-key"), 0); /* nothing was written */
+    cv_redis_free(third);
+    assert_int_equal(cv_redis_read(f->raw, &rep), CV_OK);
+    assert_string_equal(cv_reply_str(rep, NULL), "x");
+    cv_reply_free(rep);
+
+    cv_store_stats(f->s, &b);
+    assert_int_equal(b.errors, a.errors);
+    assert_int_equal(b.reconnects, a.reconnects);
+    assert_false(cv_store_flush_deferred(NULL));
 }
 
 /* A listing source's last good copy: binary-safe body, optional validators, replaced whole. */
@@ -823,6 +913,7 @@ static void test_custom_prefix(void **state)
     assert_int_equal(cv_store_open(&cfg, &s, err, sizeof(err)), CV_OK);
     put1(s, cert("c_1", "{}", "S1", 20000, CV_DATE_NONE));
     assert_int_equal(cv_store_cache_put(s, "k", "v", 60), CV_OK);
+    assert_int_equal(cv_store_ping(s), CV_OK); /* the put goes out with it */
     assert_int_equal(RAW_INT(f->raw, "EXISTS", "app1:{cv}:cert:c_1"), 1);
     assert_int_equal(RAW_INT(f->raw, "EXISTS", "app1:cache:k"), 1);
     assert_int_equal(RAW_INT(f->raw, "EXISTS", P "cert:c_1"), 0);
@@ -1382,6 +1473,7 @@ int main(void)
         T(test_suppliers_and_pagination),
         T(test_delete_supplier_unlinks_certificates),
         T(test_cache),
+        T(test_cache_put_goes_with_next_write),
         T(test_source_copies),
         T(test_streams),
         T(test_stats_and_errstr),
