@@ -330,6 +330,29 @@ void it_redis_restart(struct it_redis *r)
     redis_spawn(r);
 }
 
+int it_redis_cli(const struct it_redis *r, const char *args, char *out, size_t cap)
+{
+    char cmd[IT_PATH_MAX * 2];
+    snprintf(cmd, sizeof(cmd), "redis-cli -s '%s' %s", r->socket, args);
+    FILE *p = popen(cmd, "r");
+    assert_non_null(p);
+    out[0] = '\0';
+    if (!fgets(out, (int)cap, p))
+        out[0] = '\0';
+    out[strcspn(out, "\n")] = '\0';
+    while (fgetc(p) != EOF) /* the rest, so that redis-cli is not cut by a closed pipe */
+        ;
+    return pclose(p);
+}
+
+long it_redis_count_keys(const struct it_redis *r, const char *pattern)
+{
+    char args[256], out[64];
+    snprintf(args, sizeof(args), "--scan --pattern '%s' | wc -l", pattern);
+    assert_int_equal(it_redis_cli(r, args, out, sizeof(out)), 0);
+    return atol(out);
+}
+
 /* ---- certvet serve --------------------------------------------------------------------- */
 
 static void random_key(char out[IT_KEY_LEN])
@@ -989,6 +1012,19 @@ void it_write_fixture_registries(const char *path, const char *origin)
             "\"active\", \"Suspended\": \"suspended\"}, \"timeout_ms\": 3000, \"retries\": 0}]}",
             origin);
     assert_int_equal(fclose(f), 0);
+}
+
+int it_service_connect(const struct it_service *s)
+{
+    const char *hostport = s->base_url + strlen("http://");
+    const char *colon = strrchr(hostport, ':');
+    assert_non_null(colon);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)atoi(colon + 1))};
+    assert_int_equal(inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr), 1);
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    assert_true(fd >= 0);
+    assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    return fd;
 }
 
 int it_listen_loopback(unsigned *port)

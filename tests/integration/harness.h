@@ -37,6 +37,11 @@ void it_redis_start(struct it_redis *r, const char *parent, bool appendonly);
 void it_redis_stop(struct it_redis *r);
 /* Starts it again on the same socket and directory (data persists when appendonly). */
 void it_redis_restart(struct it_redis *r);
+/* Runs `redis-cli -s SOCKET ARGS` (ARGS as a shell would split them): its exit status, the first
+ * line of its output in 'out' (without the newline). */
+int it_redis_cli(const struct it_redis *r, const char *args, char *out, size_t cap);
+/* How many keys match the glob 'pattern' (redis-cli --scan). */
+long it_redis_count_keys(const struct it_redis *r, const char *pattern);
 
 /* What the generated config sets; zero fields keep the service defaults. */
 struct it_service_options {
@@ -89,6 +94,8 @@ void it_service_restart(struct it_service *s);
 /* Sends SIGTERM (unless 'signal_sent') and waits: returns the exit status, or 128 + signal.
  * Checks that no key (plaintext or hash) appears in the captured stderr. */
 int it_service_stop(struct it_service *s, bool signal_sent);
+/* A TCP connection to the running service (its base_url), for requests written by hand. */
+int it_service_connect(const struct it_service *s);
 /* Prints the tail of the service's stderr through cmocka's print_error. */
 void it_service_dump_stderr(const struct it_service *s);
 /* The captured stderr, malloc'd. */

@@ -458,24 +458,11 @@ static long now_ms(void)
     return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static int connect_service(void)
-{
-    const char *hostport = svc.base_url + strlen("http://");
-    const char *colon = strrchr(hostport, ':');
-    assert_non_null(colon);
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)atoi(colon + 1))};
-    assert_int_equal(inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr), 1);
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    assert_true(fd >= 0);
-    assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-    return fd;
-}
-
 /* Sends 'len' bytes while reading whatever the server answers, until the server closes the
  * connection (or 60 s pass: a hang guard). Returns the answer (malloc'd, NUL-terminated). */
 static char *raw_exchange(const char *data, size_t len)
 {
-    int fd = connect_service();
+    int fd = it_service_connect(&svc);
     fcntl(fd, F_SETFL, O_NONBLOCK);
     size_t sent = 0, got = 0, cap = 65536;
     char *in = malloc(cap + 1);
@@ -560,7 +547,7 @@ static void test_huge_header_and_request_line(void **state)
  * CONN_TIMEOUT_S). */
 static void expect_slow_client_cut(const char *prefix, const char *what)
 {
-    int fd = connect_service();
+    int fd = it_service_connect(&svc);
     size_t pl = strlen(prefix);
     assert_int_equal(send(fd, prefix, pl, MSG_NOSIGNAL), (ssize_t)pl);
     bool cut = false;
@@ -619,7 +606,7 @@ static void test_slowloris(void **state)
     /* a kept-alive connection whose second request crawls */
     snprintf(prefix, sizeof(prefix),
              "GET /healthz HTTP/1.1\r\nHost: it\r\n\r\nGET /healthz HTTP/1.1\r\nHost: it\r\n");
-    int fd = connect_service();
+    int fd = it_service_connect(&svc);
     assert_int_equal(send(fd, prefix, strlen(prefix), MSG_NOSIGNAL), (ssize_t)strlen(prefix));
     char buf[4096];
     size_t got = 0;

@@ -126,20 +126,6 @@ static void run_cleanup(struct run *r)
     free(r->err);
 }
 
-/* redis-cli against the test's server; returns its exit status, output in 'out' (first line). */
-static int redis_cli(const char *args, char *out, size_t cap)
-{
-    char cmd[IT_PATH_MAX * 2];
-    snprintf(cmd, sizeof(cmd), "redis-cli -s '%s' %s", redis.socket, args);
-    FILE *p = popen(cmd, "r");
-    assert_non_null(p);
-    out[0] = '\0';
-    if (!fgets(out, (int)cap, p))
-        out[0] = '\0';
-    out[strcspn(out, "\n")] = '\0';
-    return pclose(p);
-}
-
 /* 2026-06-01 + 'day' as YYYY-MM-DD (June has 30 days; the test stays within June and July). */
 static void day_date(int day, char out[16])
 {
@@ -275,7 +261,8 @@ static void test_events_once_day_by_day(void **state)
     }
     assert_int_equal(seen, N_EXPECTED); /* each expected event appeared, none twice */
     char out[64];
-    assert_int_equal(redis_cli("XLEN 'certvet:{cv}:stream:events'", out, sizeof(out)), 0);
+    assert_int_equal(it_redis_cli(&redis, "XLEN 'certvet:{cv}:stream:events'", out, sizeof(out)),
+                     0);
     assert_int_equal(atol(out), (long)total);
 }
 
@@ -357,21 +344,22 @@ static void test_lock_held(void **state)
     struct run r;
     int status;
     assert_int_equal(
-        redis_cli("SET 'certvet:{cv}:lock:scan' other-host PX 60000", out, sizeof(out)), 0);
+        it_redis_cli(&redis, "SET 'certvet:{cv}:lock:scan' other-host PX 60000", out, sizeof(out)),
+        0);
     json_t *doc = scan(40, NULL, &status, &r);
     assert_int_equal(status, 2);
     assert_null(doc);
     if (!strstr(r.err, "another scan is running"))
         fail_msg("stderr: %s", r.err);
     run_cleanup(&r);
-    assert_int_equal(redis_cli("GET 'certvet:{cv}:lock:scan'", out, sizeof(out)), 0);
+    assert_int_equal(it_redis_cli(&redis, "GET 'certvet:{cv}:lock:scan'", out, sizeof(out)), 0);
     assert_string_equal(out, "other-host");
-    assert_int_equal(redis_cli("DEL 'certvet:{cv}:lock:scan'", out, sizeof(out)), 0);
+    assert_int_equal(it_redis_cli(&redis, "DEL 'certvet:{cv}:lock:scan'", out, sizeof(out)), 0);
     /* Released: a scan runs again, and leaves no lock behind. */
     doc = scan(40, NULL, &status, NULL);
     assert_int_equal(status, 0);
     json_decref(doc);
-    assert_int_equal(redis_cli("EXISTS 'certvet:{cv}:lock:scan'", out, sizeof(out)), 0);
+    assert_int_equal(it_redis_cli(&redis, "EXISTS 'certvet:{cv}:lock:scan'", out, sizeof(out)), 0);
     assert_string_equal(out, "0");
 }
 
@@ -983,7 +971,8 @@ static void test_bad_config_and_sources(void **state)
                               {"--sources", sources, NULL},
                               {"--config", many, "--notify", NULL},
                               {"--config", none, "--notify", NULL}};
-    assert_int_equal(redis_cli("XLEN 'certvet:{cv}:stream:events'", before, sizeof(before)), 0);
+    assert_int_equal(
+        it_redis_cli(&redis, "XLEN 'certvet:{cv}:stream:events'", before, sizeof(before)), 0);
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         struct run r;
         int status;
@@ -994,7 +983,8 @@ static void test_bad_config_and_sources(void **state)
             fail_msg("%s %s: stderr: %s", cases[i][0], cases[i][1], r.err);
         run_cleanup(&r);
     }
-    assert_int_equal(redis_cli("XLEN 'certvet:{cv}:stream:events'", after, sizeof(after)), 0);
+    assert_int_equal(
+        it_redis_cli(&redis, "XLEN 'certvet:{cv}:stream:events'", after, sizeof(after)), 0);
     assert_string_equal(before, after);
 }
 

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #define AS_OF       "2026-11-22" /* the golden run's date (fixtures/README.md) */
 #define PORTFOLIO_N 43
@@ -439,6 +440,44 @@ static void test_verify_cache_hit(void **state)
     json_decref(second);
 }
 
+/* When the cache entry of a miss is written (docs/API.md "Verification cache"): a request served
+ * alone writes it before it answers, so it is in Redis when the client has the answer; one served
+ * while another request is in progress leaves it for the worker's next Redis command, and when that
+ * worker then goes idle the service writes it within 100 ms all the same (here: within 2 s, with
+ * the other request still waiting for its body and nothing else sent). */
+static void test_verify_cache_entry_written(void **state)
+{
+    (void)state;
+    json_t *cert = portfolio_cert("KC-25-0412");
+    long before = it_redis_count_keys(&redis, "certvet:cache:*");
+    json_decref(verify("/v1/verify?as_of=2026-05-06", cert));
+    assert_int_equal(it_redis_count_keys(&redis, "certvet:cache:*"), before + 1);
+
+    /* A request in progress: its headers are in, its body never comes. */
+    int fd = it_service_connect(&svc);
+    char head[256];
+    int n = snprintf(head, sizeof(head),
+                     "POST /v1/verify HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer %s\r\n"
+                     "Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n",
+                     svc.keys[IT_KEY_READ]);
+    assert_true(n > 0 && (size_t)n < sizeof(head));
+    assert_int_equal(write(fd, head, (size_t)n), n);
+    it_sleep_ms(200); /* received and started (a request in progress) */
+    json_decref(verify("/v1/verify?as_of=2026-05-07", cert));
+    long got = before + 1;
+    for (int waited = 0; waited < 2000 && got == before + 1; waited += 20) {
+        it_sleep_ms(20);
+        got = it_redis_count_keys(&redis, "certvet:cache:*");
+    }
+    close(fd);
+    if (got != before + 2) {
+        print_error("cache entries: %ld before, %ld two seconds after a miss served while another "
+                    "request was in progress (expected %ld)\n",
+                    before, got, before + 2);
+        fail();
+    }
+}
+
 static bool has_code(json_t *v, const char *code)
 {
     size_t i;
@@ -497,6 +536,7 @@ int main(void)
         cmocka_unit_test(test_verify_bad_parameters_400),
         cmocka_unit_test(test_verify_cache_hit),
         cmocka_unit_test(test_verify_cache_follows_supplier),
+        cmocka_unit_test(test_verify_cache_entry_written),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
