@@ -812,9 +812,13 @@ static void read_deferred(struct cv_redis *r)
     }
 }
 
+static int begin(struct cv_redis *r, bool check_idle);
+
 int cv_redis_send_deferred(struct cv_redis *r, int argc, const char **argv)
 {
-    int rc = cv_redis_begin(r);
+    /* No idle check: a put lost with a closed connection costs nothing, and the next command's
+     * check finds the closed connection before it is used. */
+    int rc = begin(r, false);
     if (!rc)
         rc = cv_redis_append(r, argc, argv, NULL);
     if (!rc) {
@@ -841,7 +845,7 @@ bool cv_redis_flush_deferred(struct cv_redis *r)
     return lost;
 }
 
-int cv_redis_begin(struct cv_redis *r)
+static int begin(struct cv_redis *r, bool check_idle)
 {
     int rc;
 
@@ -853,12 +857,17 @@ int cv_redis_begin(struct cv_redis *r)
         read_deferred(r);
     if (r->c && r->pending)
         drop(r); /* an abandoned pipeline: its replies would be read as ours */
-    else if (r->c && closed_by_peer(r->c))
+    else if (check_idle && r->c && closed_by_peer(r->c))
         drop(r);
     rc = ensure_connected(r);
     if (rc)
         release_if_done(r);
     return rc;
+}
+
+int cv_redis_begin(struct cv_redis *r)
+{
+    return begin(r, true);
 }
 
 int cv_redis_append(struct cv_redis *r, int argc, const char **argv, const size_t *lens)
