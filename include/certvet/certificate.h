@@ -76,6 +76,10 @@ void cv_certificate_init(struct cv_certificate *c, size_t arena_limit);
 /* Empties the certificate for reuse, keeping its arena's first chunk. */
 void cv_certificate_reset(struct cv_certificate *c);
 
+/* Exchanges the contents of 'a' and 'b' (fields and arena memory: nothing is copied); each keeps
+ * its own arena limit. Hands a certificate from a reader to another owner for an empty one. */
+void cv_certificate_swap(struct cv_certificate *a, struct cv_certificate *b);
+
 /* Frees the arena. Accepts NULL. */
 void cv_certificate_cleanup(struct cv_certificate *c);
 

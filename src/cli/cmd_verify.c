@@ -2,6 +2,9 @@
  * --online also asks the registries of registries.json (docs/REGISTRIES.md). */
 #include <errno.h>
 #include <limits.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -116,6 +119,164 @@ static void on_error(void *ctx, const struct cv_record_error *e)
 {
     struct verify_run *run = ctx;
     cv_report_error(run->report, e);
+}
+
+/* ---- reading and verifying on two threads ----------------------------------------------------
+ * The reader (the calling thread) hands certificates and refused records, in their order, to a
+ * verifier thread that runs the rules and writes the report, so that parsing and the rules run
+ * on two cores at once. PIPE_DEPTH batches of PIPE_BATCH records at most are in flight: memory
+ * stays bounded whatever the input's size. */
+
+#define PIPE_BATCH 256
+#define PIPE_DEPTH 4
+
+struct pipe_item {
+    bool is_error;
+    struct cv_certificate cert; /* swapped with the reader's: its memory moves, nothing is copied */
+    struct cv_record_loc loc;
+    struct cv_record_error err;
+    char *err_field; /* err.field copied (malloc'd; a CSV column name lives in the reader) */
+};
+
+struct pipe_batch {
+    struct pipe_item items[PIPE_BATCH];
+    size_t n; /* set when the batch is handed over */
+};
+
+struct verify_pipe {
+    struct verify_run *run;
+    struct pipe_batch batches[PIPE_DEPTH]; /* batch k in slot k % PIPE_DEPTH */
+    size_t handed, done;                   /* batches handed to the verifier, and verified */
+    size_t fill;                           /* items in the batch being filled (the reader's) */
+    bool closed;                           /* the reader is done: nothing after 'handed' */
+    atomic_bool stop;                      /* the report could not be written: stop reading */
+    pthread_mutex_t lock;                  /* guards handed, done, closed */
+    pthread_cond_t handed_cond, done_cond;
+};
+
+static void *pipe_verifier(void *arg)
+{
+    struct verify_pipe *p = arg;
+    for (;;) {
+        pthread_mutex_lock(&p->lock);
+        while (p->done == p->handed && !p->closed)
+            pthread_cond_wait(&p->handed_cond, &p->lock);
+        bool finished = p->done == p->handed;
+        pthread_mutex_unlock(&p->lock);
+        if (finished)
+            return NULL;
+        struct pipe_batch *b = &p->batches[p->done % PIPE_DEPTH];
+        for (size_t i = 0; i < b->n; i++) {
+            struct pipe_item *it = &b->items[i];
+            if (!atomic_load(&p->stop)) { /* after a failed write, what is left is released */
+                if (it->is_error)
+                    cv_report_error(p->run->report, &it->err);
+                else if (on_certificate(p->run, &it->cert, &it->loc))
+                    atomic_store(&p->stop, true);
+            }
+            cv_certificate_reset(&it->cert);
+            free(it->err_field);
+            it->err_field = NULL;
+        }
+        pthread_mutex_lock(&p->lock);
+        p->done++;
+        pthread_cond_signal(&p->done_cond);
+        pthread_mutex_unlock(&p->lock);
+    }
+}
+
+/* The next item to fill, in the batch being filled; waits for its slot to be free first. */
+static struct pipe_item *pipe_next(struct verify_pipe *p)
+{
+    if (p->fill == 0) {
+        pthread_mutex_lock(&p->lock);
+        while (p->handed - p->done >= PIPE_DEPTH)
+            pthread_cond_wait(&p->done_cond, &p->lock);
+        pthread_mutex_unlock(&p->lock);
+    }
+    return &p->batches[p->handed % PIPE_DEPTH].items[p->fill];
+}
+
+/* Counts the item pipe_next gave, and hands the batch being filled to the verifier when it is full
+ * (or, with 'last', whatever it holds, and says that nothing follows). */
+static void pipe_hand(struct verify_pipe *p, bool last)
+{
+    if (!last)
+        p->fill++;
+    if (p->fill < PIPE_BATCH && !last)
+        return;
+    pthread_mutex_lock(&p->lock);
+    p->batches[p->handed % PIPE_DEPTH].n = p->fill;
+    if (p->fill)
+        p->handed++;
+    p->fill = 0;
+    p->closed = last;
+    pthread_cond_signal(&p->handed_cond);
+    pthread_mutex_unlock(&p->lock);
+}
+
+static int pipe_on_certificate(void *ctx, struct cv_certificate *cert,
+                               const struct cv_record_loc *loc)
+{
+    struct verify_pipe *p = ctx;
+    if (atomic_load(&p->stop))
+        return CV_ERR_STOP;
+    struct pipe_item *it = pipe_next(p);
+    it->is_error = false;
+    cv_certificate_swap(&it->cert, cert);
+    it->loc = *loc;
+    pipe_hand(p, false);
+    return CV_OK;
+}
+
+static void pipe_on_error(void *ctx, const struct cv_record_error *e)
+{
+    struct verify_pipe *p = ctx;
+    struct pipe_item *it = pipe_next(p);
+    it->is_error = true;
+    it->err = *e;
+    it->err_field = e->field ? strdup(e->field) : NULL;
+    it->err.field = it->err_field ? it->err_field : (e->field ? "?" : NULL);
+    pipe_hand(p, false);
+}
+
+/* Reads every file of argv[first..argc) into the report through the verifier thread; inline when
+ * the thread cannot be started. */
+static void read_and_verify(struct verify_run *run, int first, int argc, char **argv,
+                            enum cv_format in_fmt)
+{
+    struct verify_pipe *p = calloc(1, sizeof(*p));
+    pthread_t verifier;
+    if (p) {
+        p->run = run;
+        atomic_init(&p->stop, false);
+        pthread_mutex_init(&p->lock, NULL);
+        pthread_cond_init(&p->handed_cond, NULL);
+        pthread_cond_init(&p->done_cond, NULL);
+        for (size_t k = 0; k < PIPE_DEPTH; k++)
+            for (size_t i = 0; i < PIPE_BATCH; i++)
+                cv_certificate_init(&p->batches[k].items[i].cert, 0);
+    }
+    if (!p || pthread_create(&verifier, NULL, pipe_verifier, p)) {
+        struct cv_reader_sink sink = {on_certificate, on_error, run, run->refs.schema};
+        for (int i = first; i < argc && !run->failed_io; i++)
+            cv_read_certificates_file(argv[i], in_fmt, &sink);
+    } else {
+        struct cv_reader_sink sink = {pipe_on_certificate, pipe_on_error, p, run->refs.schema};
+        for (int i = first; i < argc && !atomic_load(&p->stop); i++)
+            cv_read_certificates_file(argv[i], in_fmt, &sink);
+        pipe_hand(p, true);
+        pthread_join(verifier, NULL);
+    }
+    if (!p)
+        return;
+    for (size_t k = 0; k < PIPE_DEPTH; k++)
+        for (size_t i = 0; i < PIPE_BATCH; i++)
+            cv_certificate_cleanup(&p->batches[k].items[i].cert);
+    pthread_cond_destroy(&p->handed_cond);
+    pthread_cond_destroy(&p->done_cond);
+    pthread_mutex_destroy(&p->lock);
+    free(p);
 }
 
 static int parse_days(const char *name, const char *s, int *out)
@@ -252,9 +413,7 @@ int cv_cmd_verify(int argc, char **argv)
     if (cv_report_new(stdout, stderr, out_fmt, run.as_of, &run.report))
         goto out;
 
-    struct cv_reader_sink sink = {on_certificate, on_error, &run, run.refs.schema};
-    for (int i = optind; i < argc && !run.failed_io; i++)
-        cv_read_certificates_file(argv[i], in_fmt, &sink);
+    read_and_verify(&run, optind, argc, argv, in_fmt);
     if (cv_report_finish(run.report) || run.failed_io) {
         fprintf(stderr, "certvet verify: writing the report failed\n");
         goto out;

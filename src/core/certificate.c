@@ -77,6 +77,16 @@ void cv_certificate_reset(struct cv_certificate *c)
     c->expiry_date = CV_DATE_NONE;
 }
 
+void cv_certificate_swap(struct cv_certificate *a, struct cv_certificate *b)
+{
+    struct cv_certificate t = *a;
+    size_t limit_a = a->arena.limit, limit_b = b->arena.limit;
+    *a = *b;
+    *b = t;
+    a->arena.limit = limit_a;
+    b->arena.limit = limit_b;
+}
+
 void cv_certificate_cleanup(struct cv_certificate *c)
 {
     if (!c)

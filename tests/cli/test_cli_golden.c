@@ -904,6 +904,93 @@ static void test_broken_records(void **state)
         fail();
 }
 
+/* More records than the reader hands to the verifier thread at once (batches of 256, four in
+ * flight), refused ones among them, then a second file with a warning: every result and every
+ * error comes out once, in input order, with its own index and field. */
+static void test_long_input_keeps_order(void **state)
+{
+    (void)state;
+    enum { N_JSON = 3000, N_CSV = 600 };
+    char dir[] = "/tmp/certvet-golden-long-XXXXXX", json_path[64], csv_path[64];
+    assert_non_null(mkdtemp(dir));
+    snprintf(json_path, sizeof(json_path), "%s/certs.jsonl", dir);
+    snprintf(csv_path, sizeof(csv_path), "%s/certs.csv", dir);
+    FILE *j = fopen(json_path, "w"), *c = fopen(csv_path, "w");
+    assert_non_null(j);
+    assert_non_null(c);
+    for (int i = 0; i < N_JSON; i++) /* every 7th lacks its standard */
+        fprintf(j,
+                "{\"certificate_number\": \"J-%05d\", %s\"holder\": {\"name\": \"Acme %d Ltd\"}, "
+                "\"certification_body\": {\"name\": \"Northwind Assurance Ltd\"}, "
+                "\"issue_date\": \"2025-01-01\", \"expiry_date\": \"2028-01-01\"}\n",
+                i, i % 7 ? "\"standard\": \"ISO 9001:2015\", " : "", i);
+    fprintf(c, "certificate_number,standard,holder_name,certification_body,issue_date,"
+               "expiry_date,paper_colour_of_the_original_certificate\n");
+    for (int i = 0; i < N_CSV; i++)
+        fprintf(c,
+                "C-%05d,ISO 9001:2015,Acme %d Ltd,Northwind Assurance Ltd,2025-01-01,2028-01-01,"
+                "blue\n",
+                i, i);
+    assert_int_equal(fclose(j), 0);
+    assert_int_equal(fclose(c), 0);
+    const char *args[] = {
+        "verify",   "--as-of", AS_OF,     "--listing", "fixtures/sample/listing.json",
+        "--format", "json",    json_path, csv_path,    NULL};
+    struct run r;
+    run_certvet(args, &r);
+    unlink(json_path);
+    unlink(csv_path);
+    rmdir(dir);
+    expect_status(&r, 2, "long input");
+    json_t *doc = load_json_text(r.out, r.out_len, "long input");
+    json_t *results = json_object_get(doc, "results"), *errors = json_object_get(doc, "errors");
+    int bad = 0;
+    size_t k = 0;
+    for (int i = 0; i < N_JSON + N_CSV; i++) {
+        if (i < N_JSON && i % 7 == 0)
+            continue;
+        char want[16];
+        snprintf(want, sizeof(want), i < N_JSON ? "J-%05d" : "C-%05d", i < N_JSON ? i : i - N_JSON);
+        const char *got =
+            json_string_value(json_object_get(json_array_get(results, k++), "certificate_number"));
+        if (!got || strcmp(got, want) != 0) {
+            print_error("[long] result %zu is %s, expected %s\n", k - 1, got ? got : "none", want);
+            bad++;
+            break;
+        }
+    }
+    if (json_array_size(results) != k) {
+        print_error("[long] %zu results, expected %zu\n", json_array_size(results), k);
+        bad++;
+    }
+    size_t n_refused = (N_JSON + 6) / 7;
+    if (json_array_size(errors) != n_refused + 1) {
+        print_error("[long] %zu errors, expected %zu and a warning\n", json_array_size(errors),
+                    n_refused);
+        bad++;
+    }
+    for (size_t e = 0; e < n_refused && e < json_array_size(errors); e++) {
+        json_t *err = json_array_get(errors, e);
+        if (json_integer_value(json_object_get(err, "index")) != (json_int_t)(7 * e) ||
+            !json_is_string(json_object_get(err, "field")) ||
+            strcmp(json_string_value(json_object_get(err, "field")), "standard") != 0) {
+            print_error("[long] error %zu does not name record %zu and field standard\n", e, 7 * e);
+            bad++;
+            break;
+        }
+    }
+    json_t *warning = json_array_get(errors, n_refused);
+    const char *field = json_string_value(json_object_get(warning, "field"));
+    if (!field || strcmp(field, "paper_colour_of_the_original_certificate") != 0) {
+        print_error("[long] the last error is not the CSV file's unknown-column warning\n");
+        bad++;
+    }
+    json_decref(doc);
+    run_cleanup(&r);
+    if (bad)
+        fail();
+}
+
 /* Nothing invalid (one valid, one warning) exits 0. */
 static void test_clean_run_exits_zero(void **state)
 {
@@ -1007,6 +1094,7 @@ int main(void)
         cmocka_unit_test(test_format_csv),
         cmocka_unit_test(test_format_text),
         cmocka_unit_test(test_broken_records),
+        cmocka_unit_test(test_long_input_keeps_order),
         cmocka_unit_test(test_clean_run_exits_zero),
         cmocka_unit_test(test_usage_errors),
         cmocka_unit_test(test_help_and_version),

@@ -236,6 +236,29 @@ static void test_arena_limit(void **state)
     cv_certificate_cleanup(&c);
 }
 
+/* A swap moves the fields and their memory both ways; each side keeps its arena limit. */
+static void test_swap(void **state)
+{
+    (void)state;
+    struct cv_certificate a, b;
+    char msg[128], big[400];
+    memset(big, 'a', sizeof big);
+    cv_certificate_init(&a, 64);
+    cv_certificate_init(&b, 0);
+    assert_int_equal(cv_certificate_set_text(&a, "standard", "ISO 9001:2015", 13, msg, sizeof msg),
+                     CV_OK);
+    const char *text = a.standard;
+    cv_certificate_swap(&a, &b);
+    assert_ptr_equal(b.standard, text); /* moved, not copied */
+    assert_string_equal(b.standard, "ISO 9001:2015");
+    assert_empty(&a);
+    assert_int_equal(cv_certificate_set_text(&a, "scope", big, sizeof big, msg, sizeof msg),
+                     CV_ERR_TOO_LARGE); /* a's limit stayed with a */
+    assert_int_equal(cv_certificate_set_text(&b, "scope", big, sizeof big, msg, sizeof msg), CV_OK);
+    cv_certificate_cleanup(&a);
+    cv_certificate_cleanup(&b);
+}
+
 /* ---- audits, sites, sectors ----------------------------------------------------------------- */
 
 static void add_audit_or_fail(struct cv_certificate *c, const char *type, const char *date)
@@ -539,6 +562,7 @@ int main(void)
         cmocka_unit_test(test_init_empty),
         cmocka_unit_test(test_set_text_len),
         cmocka_unit_test(test_arena_limit),
+        cmocka_unit_test(test_swap),
         cmocka_unit_test(test_add_audit_table),
         cmocka_unit_test(test_sites_and_sectors),
         cmocka_unit_test(test_check_table),
