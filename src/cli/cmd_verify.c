@@ -166,7 +166,8 @@ static void *pipe_verifier(void *arg)
         if (finished)
             return NULL;
         struct pipe_batch *b = &p->batches[p->done % PIPE_DEPTH];
-        for (size_t i = 0; i < b->n; i++) {
+        size_t n = b->n;
+        for (size_t i = 0; i < n; i++) {
             struct pipe_item *it = &b->items[i];
             if (!atomic_load(&p->stop)) { /* after a failed write, what is left is released */
                 if (it->is_error)
@@ -206,9 +207,10 @@ static void pipe_hand(struct verify_pipe *p, bool last)
     if (p->fill < PIPE_BATCH && !last)
         return;
     pthread_mutex_lock(&p->lock);
-    p->batches[p->handed % PIPE_DEPTH].n = p->fill;
-    if (p->fill)
+    if (p->fill) { /* (an empty last batch has no slot: the verifier may be in that one) */
+        p->batches[p->handed % PIPE_DEPTH].n = p->fill;
         p->handed++;
+    }
     p->fill = 0;
     p->closed = last;
     pthread_cond_signal(&p->handed_cond);

@@ -991,6 +991,49 @@ static void test_long_input_keeps_order(void **state)
         fail();
 }
 
+/* A CSV file of exactly 16 full batches (the reader well ahead of the verifier): the end of input
+ * comes with no partial batch, while the verifier still works through the last ones; all of them
+ * are reported. */
+static void test_input_of_whole_batches(void **state)
+{
+    (void)state;
+    enum { N = 16 * 256 };
+    char dir[] = "/tmp/certvet-golden-whole-XXXXXX", path[64];
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof(path), "%s/certs.csv", dir);
+    FILE *c = fopen(path, "w");
+    assert_non_null(c);
+    fprintf(c,
+            "certificate_number,standard,holder_name,certification_body,issue_date,expiry_date\n");
+    for (int i = 0; i < N; i++)
+        fprintf(c,
+                "W-%05d,ISO 9001:2015,Acme %d Ltd,Northwind Assurance Ltd,2025-01-01,2028-01-01\n",
+                i, i);
+    assert_int_equal(fclose(c), 0);
+    const char *args[] = {"verify",   "--as-of", AS_OF, "--listing", "fixtures/sample/listing.json",
+                          "--format", "json",    path,  NULL};
+    int bad = 0;
+    for (int round = 0; round < 5 && !bad; round++) {
+        struct run r;
+        run_certvet(args, &r);
+        json_t *doc = load_json_text(r.out, r.out_len, "whole batches");
+        json_t *results = json_object_get(doc, "results");
+        const char *last = json_string_value(
+            json_object_get(json_array_get(results, N - 1), "certificate_number"));
+        if (json_array_size(results) != N || !last || strcmp(last, "W-04095") != 0) {
+            print_error("[whole] run %d: %zu results, the last %s (expected %d, W-04095)\n", round,
+                        json_array_size(results), last ? last : "none", N);
+            bad++;
+        }
+        json_decref(doc);
+        run_cleanup(&r);
+    }
+    unlink(path);
+    rmdir(dir);
+    if (bad)
+        fail();
+}
+
 /* Nothing invalid (one valid, one warning) exits 0. */
 static void test_clean_run_exits_zero(void **state)
 {
@@ -1095,6 +1138,7 @@ int main(void)
         cmocka_unit_test(test_format_text),
         cmocka_unit_test(test_broken_records),
         cmocka_unit_test(test_long_input_keeps_order),
+        cmocka_unit_test(test_input_of_whole_batches),
         cmocka_unit_test(test_clean_run_exits_zero),
         cmocka_unit_test(test_usage_errors),
         cmocka_unit_test(test_help_and_version),
