@@ -7,6 +7,8 @@
 
 struct cv_store;
 
+#define CV_SMTP_RCPT_MAX 64 /* recipients of one message */
+
 struct cv_webhook_config {
     const char *url;    /* must be on the HTTP client's allow-list (it is added there) */
     const char *secret; /* HMAC-SHA256 key; the header X-Certvet-Signature: sha256=<hex> */

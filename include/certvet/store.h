@@ -250,9 +250,9 @@ void cv_store_stats(const struct cv_store *s, struct cv_store_stats *out);
 /* Writes the cache puts still buffered on 's' unless its user is in the middle of a command: the
  * one store function another thread may call while the store's own thread uses it (a service
  * calls it for each worker's store a few times a second, so that a worker that goes idle after
- * a put does not keep it). Never at the same time as cv_store_close. True when the write failed
- * (the connection is dropped; the user reconnects). Accepts NULL. */
-bool cv_store_flush_deferred(struct cv_store *s);
+ * a put does not keep it). Never at the same time as cv_store_close. A failed write drops the
+ * connection (the user reconnects; counted in the stats' errors). Accepts NULL. */
+void cv_store_flush_deferred(struct cv_store *s);
 
 /* ---- embedded redis-server ------------------------------------------------------------- */
 

@@ -138,14 +138,13 @@ static int found_at(json_t *report, const char *level)
 }
 
 /* Where --notify sends: the environment over the config file's "notify" section. */
-#define MAX_RECIPIENTS 16
-#define RECIPIENTS_MAX 1024 /* bytes of the comma-separated list */
+#define RECIPIENTS_MAX 4096 /* bytes of the comma-separated list (CV_SMTP_RCPT_MAX addresses) */
 
 struct notify_to {
     const char *webhook_url, *webhook_secret;
     const char *smtp_url, *smtp_from, *smtp_to, *smtp_user, *smtp_password;
     char to_buf[RECIPIENTS_MAX]; /* smtp_to split by notify_check: 'to' points into it */
-    const char *to[MAX_RECIPIENTS];
+    const char *to[CV_SMTP_RCPT_MAX];
     size_t n_to;
 };
 
@@ -167,7 +166,7 @@ static void notify_resolve(const struct cv_service_config *cfg, struct notify_to
 }
 
 /* Splits the comma-separated recipients into n->to. Refuses (returns 1, saying why) a list that
- * is too long, holds more than MAX_RECIPIENTS addresses, or none: never sends to part of it. */
+ * is too long, holds more than CV_SMTP_RCPT_MAX addresses, or none: never sends to part of it. */
 static int recipients_split(struct notify_to *n)
 {
     n->n_to = 0;
@@ -183,9 +182,9 @@ static int recipients_split(struct notify_to *n)
             p++;
         if (!*p)
             continue;
-        if (n->n_to == MAX_RECIPIENTS) {
+        if (n->n_to == CV_SMTP_RCPT_MAX) {
             fprintf(stderr, "certvet scan: more than %d recipients in notify.smtp_to\n",
-                    MAX_RECIPIENTS);
+                    CV_SMTP_RCPT_MAX);
             return 1;
         }
         n->to[n->n_to++] = p;

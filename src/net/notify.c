@@ -24,7 +24,6 @@
 #define WEBHOOK_RESPONSE_MAX       ((size_t)64 * 1024) /* a receiver's answer is only logged */
 #define DEFAULT_SMTP_TIMEOUT_MS    10000
 #define SMTP_MESSAGE_MAX           ((size_t)4 * 1024 * 1024) /* headers and body, bytes */
-#define SMTP_RCPT_MAX              64                        /* recipients per message */
 #define HEADER_FIELD_MAX           998 /* RFC 5322 line limit, for From/Subject/ids */
 #define ORIGIN_MAX                 512
 
@@ -346,12 +345,12 @@ int cv_smtp_send(const struct cv_smtp_config *cfg, const char *subject, const ch
     int timeout_ms, rc, is_smtps;
 
     if (!cfg || !cfg->url || bad_field(cfg->from, HEADER_FIELD_MAX - 16) || !cfg->n_to ||
-        !cfg->to || cfg->n_to > SMTP_RCPT_MAX || bad_field(subject, HEADER_FIELD_MAX - 16) ||
+        !cfg->to || cfg->n_to > CV_SMTP_RCPT_MAX || bad_field(subject, HEADER_FIELD_MAX - 16) ||
         !body) {
         snprintf(err, cap,
                  "smtp: url, from (one line), recipients (1..%d), subject (one line) "
                  "and body are required",
-                 SMTP_RCPT_MAX);
+                 CV_SMTP_RCPT_MAX);
         return CV_ERR_USAGE;
     }
     is_smtps = !strncmp(cfg->url, "smtps://", 8);

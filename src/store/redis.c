@@ -829,20 +829,18 @@ int cv_redis_send_deferred(struct cv_redis *r, int argc, const char **argv)
     return rc;
 }
 
-bool cv_redis_flush_deferred(struct cv_redis *r)
+void cv_redis_flush_deferred(struct cv_redis *r)
 {
-    bool lost = false;
     int saved;
 
     if (atomic_exchange_explicit(&r->busy, true, memory_order_acquire))
-        return false; /* in use: its next read sends the buffer */
+        return; /* in use: its next read sends the buffer */
     if (r->c && r->unsent && r->deferred && r->pending == 0 &&
         write_buffered(r, &saved) != REDIS_OK) {
         drop(r); /* the user reconnects on its next command */
-        r->flush_lost = lost = true;
+        r->flush_lost = true;
     }
     atomic_store_explicit(&r->busy, false, memory_order_release);
-    return lost;
 }
 
 static int begin(struct cv_redis *r, bool check_idle)

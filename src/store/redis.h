@@ -78,9 +78,9 @@ int cv_redis_send_deferred(struct cv_redis *r, int argc, const char **argv);
 
 /* Writes what cv_redis_send_deferred left buffered, unless the connection is in use: the one
  * function that may be called from another thread than the connection's user (never at the same
- * time as cv_redis_free). A failed write drops the connection (its user reconnects and counts
- * the error). Returns true when it did. */
-bool cv_redis_flush_deferred(struct cv_redis *r);
+ * time as cv_redis_free). A failed write drops the connection; its user reconnects and counts the
+ * error in 'errors'. */
+void cv_redis_flush_deferred(struct cv_redis *r);
 
 /* After a write: with ?wait=N, WAIT until N replicas acknowledged everything written on this
  * connection (bounded by the timeout), so that a failover loses nothing that was acknowledged.

@@ -287,9 +287,10 @@ void cv_store_stats(const struct cv_store *s, struct cv_store_stats *out)
     cv_redis_counters(s->r, &out->commands, &out->errors, &out->reconnects);
 }
 
-bool cv_store_flush_deferred(struct cv_store *s)
+void cv_store_flush_deferred(struct cv_store *s)
 {
-    return s ? cv_redis_flush_deferred(s->r) : false;
+    if (s)
+        cv_redis_flush_deferred(s->r);
 }
 
 int cv_store_ping(struct cv_store *s)

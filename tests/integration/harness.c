@@ -330,10 +330,10 @@ void it_redis_restart(struct it_redis *r)
     redis_spawn(r);
 }
 
-int it_redis_cli(const struct it_redis *r, const char *args, char *out, size_t cap)
+static int redis_cli_at(const char *socket, const char *args, char *out, size_t cap)
 {
     char cmd[IT_PATH_MAX * 2];
-    snprintf(cmd, sizeof(cmd), "redis-cli -s '%s' %s", r->socket, args);
+    snprintf(cmd, sizeof(cmd), "redis-cli -s '%s' %s", socket, args);
     FILE *p = popen(cmd, "r");
     assert_non_null(p);
     out[0] = '\0';
@@ -345,11 +345,16 @@ int it_redis_cli(const struct it_redis *r, const char *args, char *out, size_t c
     return pclose(p);
 }
 
-long it_redis_count_keys(const struct it_redis *r, const char *pattern)
+int it_redis_cli(const struct it_redis *r, const char *args, char *out, size_t cap)
+{
+    return redis_cli_at(r->socket, args, out, cap);
+}
+
+long it_redis_count_keys(const char *socket, const char *pattern)
 {
     char args[256], out[64];
     snprintf(args, sizeof(args), "--scan --pattern '%s' | wc -l", pattern);
-    assert_int_equal(it_redis_cli(r, args, out, sizeof(out)), 0);
+    assert_int_equal(redis_cli_at(socket, args, out, sizeof(out)), 0);
     return atol(out);
 }
 

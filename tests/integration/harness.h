@@ -40,8 +40,9 @@ void it_redis_restart(struct it_redis *r);
 /* Runs `redis-cli -s SOCKET ARGS` (ARGS as a shell would split them): its exit status, the first
  * line of its output in 'out' (without the newline). */
 int it_redis_cli(const struct it_redis *r, const char *args, char *out, size_t cap);
-/* How many keys match the glob 'pattern' (redis-cli --scan). */
-long it_redis_count_keys(const struct it_redis *r, const char *pattern);
+/* How many keys the Redis on unix socket 'socket' has that match the glob 'pattern' (redis-cli
+ * --scan): a test's it_redis, or the service's embedded one. */
+long it_redis_count_keys(const char *socket, const char *pattern);
 
 /* What the generated config sets; zero fields keep the service defaults. */
 struct it_service_options {

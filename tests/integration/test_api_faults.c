@@ -84,14 +84,7 @@ static long post_batch(const struct it_service *s, int first, bool allow_transpo
 /* How many certificate records the Redis on 'socket' holds. */
 static long count_records(const char *socket)
 {
-    char cmd[IT_PATH_MAX * 2], line[64];
-    snprintf(cmd, sizeof(cmd), "redis-cli -s '%s' --scan --pattern 'certvet:{cv}:cert:*' | wc -l",
-             socket);
-    FILE *p = popen(cmd, "r");
-    assert_non_null(p);
-    assert_non_null(fgets(line, sizeof(line), p));
-    pclose(p);
-    return atol(line);
+    return it_redis_count_keys(socket, "certvet:{cv}:cert:*");
 }
 
 static void expect_get(const struct it_service *s, const char *path, long want)

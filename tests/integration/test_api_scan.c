@@ -942,34 +942,60 @@ static void test_sample_month(void **state)
     it_redis_stop(store);
 }
 
-/* A config file or sources file that is wrong, or recipients past the limit (or none), are
- * refused (exit 2) naming what is wrong, and nothing is scanned (no event written). */
+/* A notify section whose smtp_to is 'to' (a JSON string's contents), written to 'path'. */
+static void write_recipients(const char *path, const char *to)
+{
+    size_t cap = strlen(to) + 256;
+    char *text = malloc(cap);
+    assert_non_null(text);
+    snprintf(text, cap,
+             "{\"notify\": {\"smtp_url\": \"smtp://127.0.0.1:1\", \"smtp_from\": "
+             "\"certvet@example.com\", \"smtp_to\": \"%s\"}}",
+             to);
+    write_file(path, text);
+    free(text);
+}
+
+/* 'n' addresses "b0@example.com, b1@..." whose names are padded to 'pad' characters. */
+static char *recipient_list(int n, int pad)
+{
+    size_t cap = (size_t)n * ((size_t)pad + 32) + 1, len = 0;
+    char *to = malloc(cap);
+    assert_non_null(to);
+    to[0] = '\0';
+    for (int i = 0; i < n; i++)
+        len += (size_t)snprintf(to + len, cap - len, "%s%0*d@example.com", i ? ", " : "", pad, i);
+    return to;
+}
+
+/* A config file or sources file that is wrong, or recipients past the SMTP limit or the list's 4 KB
+ * (or none), are refused (exit 2) naming what is wrong, and nothing is scanned (no event written).
+ */
 static void test_bad_config_and_sources(void **state)
 {
     (void)state;
     char conf[IT_PATH_MAX], sources[IT_PATH_MAX], many[IT_PATH_MAX], none[IT_PATH_MAX];
-    char before[64], after[64], text[1024];
+    char longest[IT_PATH_MAX], before[64], after[64];
     snprintf(conf, sizeof(conf), "%s/bad-scan.json", it_tmpdir());
     snprintf(sources, sizeof(sources), "%s/bad-sources.json", it_tmpdir());
     snprintf(many, sizeof(many), "%s/many-recipients.json", it_tmpdir());
     snprintf(none, sizeof(none), "%s/no-recipient.json", it_tmpdir());
+    snprintf(longest, sizeof(longest), "%s/long-recipients.json", it_tmpdir());
     write_file(conf, "{\"scan\": {\"thresholds\": \"90,x\"}}");
     write_file(sources, "{\"sources\": [{\"name\": \"no-kind\"}]}");
-    int len = snprintf(text, sizeof(text),
-                       "{\"notify\": {\"smtp_url\": \"smtp://127.0.0.1:1\", \"smtp_from\": "
-                       "\"certvet@example.com\", \"smtp_to\": \"");
-    for (int i = 0; i < 17; i++) /* one more than the limit: refused, not cut */
-        len +=
-            snprintf(text + len, sizeof(text) - (size_t)len, "%sb%d@example.com", i ? ", " : "", i);
-    snprintf(text + len, sizeof(text) - (size_t)len, "\"}}");
-    write_file(many, text);
-    write_file(none, "{\"notify\": {\"smtp_url\": \"smtp://127.0.0.1:1\", \"smtp_from\": "
-                     "\"certvet@example.com\", \"smtp_to\": \" , ,\"}}");
-    static const char *const want[] = {"scan.thresholds", "sources[0]", "more than 16 recipients",
-                                       "no recipient"};
+    char *to = recipient_list(CV_SMTP_RCPT_MAX + 1, 1); /* one more than a message takes */
+    write_recipients(many, to);
+    free(to);
+    to = recipient_list(40, 100); /* 40 addresses, over 4 KB */
+    write_recipients(longest, to);
+    free(to);
+    write_recipients(none, " , ,");
+    static const char *const want[] = {"scan.thresholds", "sources[0]", "more than 64 recipients",
+                                       "over 4095 bytes", "no recipient"};
     const char *cases[][4] = {{"--config", conf, NULL},
                               {"--sources", sources, NULL},
                               {"--config", many, "--notify", NULL},
+                              {"--config", longest, "--notify", NULL},
                               {"--config", none, "--notify", NULL}};
     assert_int_equal(
         it_redis_cli(&redis, "XLEN 'certvet:{cv}:stream:events'", before, sizeof(before)), 0);

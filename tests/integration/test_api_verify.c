@@ -449,9 +449,9 @@ static void test_verify_cache_entry_written(void **state)
 {
     (void)state;
     json_t *cert = portfolio_cert("KC-25-0412");
-    long before = it_redis_count_keys(&redis, "certvet:cache:*");
+    long before = it_redis_count_keys(redis.socket, "certvet:cache:*");
     json_decref(verify("/v1/verify?as_of=2026-05-06", cert));
-    assert_int_equal(it_redis_count_keys(&redis, "certvet:cache:*"), before + 1);
+    assert_int_equal(it_redis_count_keys(redis.socket, "certvet:cache:*"), before + 1);
 
     /* A request in progress: its headers are in, its body never comes. */
     int fd = it_service_connect(&svc);
@@ -467,7 +467,7 @@ static void test_verify_cache_entry_written(void **state)
     long got = before + 1;
     for (int waited = 0; waited < 2000 && got == before + 1; waited += 20) {
         it_sleep_ms(20);
-        got = it_redis_count_keys(&redis, "certvet:cache:*");
+        got = it_redis_count_keys(redis.socket, "certvet:cache:*");
     }
     close(fd);
     if (got != before + 2) {
